@@ -1,0 +1,233 @@
+package runlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// KeyType is the type of a flavor's configuration value.
+type KeyType string
+
+// Key types. Values are always given as text and checked against the type.
+const (
+	TypeString   KeyType = "string"
+	TypeInt      KeyType = "int"
+	TypeBool     KeyType = "bool"
+	TypeDuration KeyType = "duration" // Go syntax: 500ms, 10s, 1h
+	TypeURL      KeyType = "url"      // absolute http(s) URL
+)
+
+// ConfigKey documents one configuration key of a flavor.
+type ConfigKey struct {
+	Name     string // snake_case; "-" is accepted for "_" on input
+	Type     KeyType
+	Default  string // applied when the key is absent
+	Required bool
+	// Secret values are masked wherever configuration is shown, and may be
+	// given as ${ENV_VAR} references resolved when the store is opened.
+	Secret bool
+	Doc    string
+}
+
+// Flavor is a kind of log store, registered under a name the way
+// database/sql drivers are: the package that implements it calls Register
+// in an init function, and users open stores by flavor name and
+// configuration.
+type Flavor struct {
+	Name string
+	Doc  string
+	Keys []ConfigKey
+	// Open makes a store from a validated configuration (every key known,
+	// typed, defaults applied, ${ENV} references resolved).
+	Open func(ctx context.Context, cfg Config) (LogStore, error)
+}
+
+// Config is a flavor's validated configuration.
+type Config map[string]string
+
+// String returns the value of key k.
+func (c Config) String(k string) string { return c[k] }
+
+// Int returns the value of an int key, 0 if absent. Validation guarantees
+// it parses.
+func (c Config) Int(k string) int { n, _ := strconv.Atoi(c[k]); return n }
+
+// Bool returns the value of a bool key.
+func (c Config) Bool(k string) bool { b, _ := strconv.ParseBool(c[k]); return b }
+
+// Duration returns the value of a duration key.
+func (c Config) Duration(k string) time.Duration { d, _ := time.ParseDuration(c[k]); return d }
+
+var (
+	flavorsMu sync.RWMutex
+	flavors   = map[string]Flavor{}
+)
+
+var flavorName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Register makes a flavor available by name. It panics if the name is taken
+// or the flavor is malformed, like sql.Register.
+func Register(f Flavor) {
+	if !flavorName.MatchString(f.Name) {
+		panic(fmt.Sprintf("runlog: flavor name %q must be lower-case snake_case", f.Name))
+	}
+	if f.Open == nil {
+		panic("runlog: flavor " + f.Name + " has no Open function")
+	}
+	flavorsMu.Lock()
+	defer flavorsMu.Unlock()
+	if _, dup := flavors[f.Name]; dup {
+		panic("runlog: Register called twice for flavor " + f.Name)
+	}
+	flavors[f.Name] = f
+}
+
+// Flavors returns the registered flavors sorted by name.
+func Flavors() []Flavor {
+	flavorsMu.RLock()
+	defer flavorsMu.RUnlock()
+	out := make([]Flavor, 0, len(flavors))
+	for _, f := range flavors {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// LookupFlavor returns the flavor registered under name. Its error wraps
+// ErrNotFound and lists the registered flavors.
+func LookupFlavor(name string) (Flavor, error) {
+	flavorsMu.RLock()
+	f, ok := flavors[name]
+	flavorsMu.RUnlock()
+	if !ok {
+		var names []string
+		for _, f := range Flavors() {
+			names = append(names, f.Name)
+		}
+		return Flavor{}, &Error{Kind: ErrNotFound, Op: "flavor", Err: fmt.Errorf("no flavor %q", name),
+			Hint: "registered flavors: " + strings.Join(names, ", ") + "; is the package that registers it imported?"}
+	}
+	return f, nil
+}
+
+// Open opens a store of the named flavor with the given configuration.
+func Open(ctx context.Context, flavor string, cfg map[string]string) (LogStore, error) {
+	f, err := LookupFlavor(flavor)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.Validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c, err = f.resolve(c); err != nil {
+		return nil, err
+	}
+	return f.Open(ctx, c)
+}
+
+// Key returns the configuration key named name ("-" read as "_").
+func (f Flavor) Key(name string) (ConfigKey, bool) {
+	name = strings.ReplaceAll(name, "-", "_")
+	i := slices.IndexFunc(f.Keys, func(k ConfigKey) bool { return k.Name == name })
+	if i < 0 {
+		return ConfigKey{}, false
+	}
+	return f.Keys[i], true
+}
+
+// Validate checks raw against f's keys: every key known, every value of its
+// type, every required key present. It returns the configuration with keys
+// normalized to snake_case and defaults applied; ${ENV} references are left
+// as they are. Its error wraps ErrInvalid and lists the valid choices.
+func (f Flavor) Validate(raw map[string]string) (Config, error) {
+	c := Config{}
+	var valid []string
+	for _, k := range f.Keys {
+		valid = append(valid, k.Name)
+	}
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		k, ok := f.Key(name)
+		if !ok {
+			return nil, invalidf("flavor %s has no config key %q; valid keys: %s", f.Name, name, strings.Join(valid, ", "))
+		}
+		v := raw[name]
+		if err := k.check(v); err != nil {
+			return nil, invalidf("flavor %s: %w", f.Name, err)
+		}
+		c[k.Name] = v
+	}
+	for _, k := range f.Keys {
+		if _, ok := c[k.Name]; ok {
+			continue
+		}
+		if k.Required {
+			return nil, invalidf("flavor %s needs config key %q (%s)", f.Name, k.Name, k.Doc)
+		}
+		if k.Default != "" {
+			c[k.Name] = k.Default
+		}
+	}
+	return c, nil
+}
+
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// resolve replaces ${ENV} references of secret keys with the variables'
+// values, and checks the resolved values' types.
+func (f Flavor) resolve(c Config) (Config, error) {
+	out := Config{}
+	for name, v := range c {
+		k, _ := f.Key(name)
+		if m := envRef.FindStringSubmatch(v); m != nil && k.Secret {
+			val, ok := os.LookupEnv(m[1])
+			if !ok {
+				return nil, invalidf("flavor %s: config key %q refers to environment variable %s, which is not set", f.Name, name, m[1])
+			}
+			v = val
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func (k ConfigKey) check(v string) error {
+	if k.Secret && envRef.MatchString(v) {
+		return nil
+	}
+	var err error
+	switch k.Type {
+	case TypeInt:
+		_, err = strconv.Atoi(v)
+	case TypeBool:
+		_, err = strconv.ParseBool(v)
+	case TypeDuration:
+		_, err = time.ParseDuration(v)
+	case TypeURL:
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			err = fmt.Errorf("not an http:// or https:// URL")
+		}
+	}
+	if err != nil {
+		shown := v
+		if k.Secret {
+			shown = "****"
+		}
+		return fmt.Errorf("config key %q wants a %s, got %q", k.Name, k.Type, shown)
+	}
+	return nil
+}

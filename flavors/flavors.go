@@ -1,0 +1,73 @@
+// Package flavors registers runlog's built-in flavors with the runlog
+// registry. Import it for its side effect:
+//
+//	import _ "github.com/runlog/runlog/flavors"
+//
+//	store, err := runlog.Open(ctx, "local", nil)
+//
+// Flavors:
+//
+//   - local: the embedded default. Records are written as OTLP JSON lines
+//     under a data directory and read back with package query/file; no
+//     server needed.
+package flavors
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/otelstore"
+	"github.com/runlog/runlog/query/file"
+)
+
+func init() {
+	runlog.Register(runlog.Flavor{
+		Name: "local",
+		Doc:  "Embedded store: OTLP JSON lines in a local directory, one file per step activation. No server needed.",
+		Keys: []runlog.ConfigKey{
+			{Name: "dir", Type: runlog.TypeString, Doc: "data directory; default $RUNLOG_DATA_DIR, else runlog under the user's data directory"},
+			{Name: "level", Type: runlog.TypeString, Doc: "lowest level stored: trace, debug, info, warn, error; default $RUNLOG_LEVEL, else info"},
+			{Name: "sync", Type: runlog.TypeBool, Default: "false", Doc: "fsync after every batch written"},
+		},
+		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
+			opts := otelstore.Options{}
+			if l := c.String("level"); l != "" {
+				lv, err := runlog.ParseLevel(l)
+				if err != nil {
+					return nil, err
+				}
+				opts.MinLevel = lv
+			}
+			return NewLocal(c.String("dir"), c.Bool("sync"), opts)
+		},
+	})
+}
+
+// NewLocal returns the embedded local store under dir, or under the
+// default data directory when dir is empty. opts.Exporter, opts.Fetcher
+// and opts.Name are set by NewLocal; the other options apply as given.
+func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Store, error) {
+	if dir == "" {
+		d, err := layout.DefaultRoot()
+		if err != nil {
+			return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "local", Err: err,
+				Hint: "set RUNLOG_DATA_DIR or the dir config key"}
+		}
+		dir = d
+	}
+	opts.Name = "local " + strconv.Quote(dir)
+	opts.Exporter = func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
+		return otelstore.NewFileExporter(layout.File(dir, a.Scope.RunID, a.Scope.StepID, a.ID), syncEach), nil
+	}
+	opts.Fetcher = file.New(dir)
+	s, err := otelstore.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("runlog: open local store: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,38 @@
+// Package otelstore is runlog's OpenTelemetry write path: a runlog.LogStore
+// whose Activate builds an sdk/log LoggerProvider for the scope and installs
+// the otelslog bridge as the default slog handler, and whose Deactivate
+// flushes and shuts it down. Reads are delegated to a runlog.Fetcher for the
+// backend the records went to (package query).
+//
+// # Routing
+//
+// Every activation has its own LoggerProvider, whose resource carries the
+// scope (run, step, source, attempt; see package resource), and its own
+// slog.Handler, reachable through runlog.Logger(ctx). The first activation
+// of a Store replaces the default slog logger with a router that sends each
+// record to the activation carried by the context it was logged with, or,
+// with none, to the innermost activation still in force; records also go to
+// the handler that was the default before (the console), which the last
+// Deactivate restores. So steps running concurrently in goroutines each get
+// their own records, always.
+//
+// # Delivery
+//
+// Records are batched by a processor of runlog's own, in front of the
+// exporter, that never drops: when its queue (Options.QueueSize records) is
+// full, logging blocks until the exporter has taken a batch. This replaces
+// the SDK's BatchProcessor, which overwrites the oldest records of a full
+// queue silently. The processor numbers records (the runlog.sequence
+// attribute), splits messages longer than Options.MaxMessageBytes into
+// chunks that share a log.record.uid, repairs invalid UTF-8, and keeps
+// timestamps non-decreasing within an activation so that sequence and time
+// order agree. Deactivate force-flushes within its context's deadline and
+// reports records that could not be exported.
+//
+// # Exporters
+//
+// Options.Exporter makes one exporter per activation: [NewFileExporter]
+// appends OTLP JSON lines, the format of the OpenTelemetry Collector's file
+// exporter, for the embedded local store; any sdk/log exporter works, such
+// as otlploghttp's.
+package otelstore

@@ -1,0 +1,160 @@
+package runlog
+
+import (
+	"context"
+	"iter"
+	"strings"
+	"time"
+)
+
+// DefaultLimit is the number of entries one Fetch returns when Query.Limit
+// is zero, as in the pipeline frameworks runlog follows.
+const DefaultLimit = 20000
+
+// Direction orders a Fetch.
+type Direction int
+
+const (
+	// Forward returns the oldest entries first. It is the zero Direction.
+	Forward Direction = iota
+	// Backward returns the newest entries first; the cursor then walks back
+	// in time.
+	Backward
+)
+
+func (d Direction) String() string {
+	if d == Backward {
+		return "backward"
+	}
+	return "forward"
+}
+
+// Query selects the entries Fetch returns. The zero value of every field but
+// RunID means "no filter".
+type Query struct {
+	// RunID is the run whose logs are fetched. Required.
+	RunID string
+	// StepID keeps the entries of one step. Empty keeps the whole run: every
+	// step and the run-level records.
+	StepID string
+	// Source keeps the entries of one source ("step", "orchestrator", ...).
+	Source string
+	// LogsURI points at where the logs are, for stores that keep a location
+	// per run (a file or directory for the local store). Empty means the
+	// store's own place.
+	LogsURI string
+	// Start and End bound the entries' timestamps: Start inclusive, End
+	// exclusive. Zero means unbounded.
+	Start, End time.Time
+	// Limit caps the entries of one page; 0 means DefaultLimit. Negative is
+	// invalid.
+	Limit int
+	// MinLevel keeps entries at this level or above; 0 keeps all.
+	MinLevel Level
+	// Contains keeps entries whose message contains this text, byte for byte
+	// (case-sensitive, no pattern syntax).
+	Contains string
+	// Cursor resumes after the last entry of a previous page, from
+	// Page.Next. A cursor is only valid with the query (other than Cursor and
+	// Limit) that produced it.
+	Cursor Cursor
+	// Direction orders the entries; Forward is oldest first.
+	Direction Direction
+}
+
+// Validate reports whether q is well-formed. Its error wraps ErrInvalid.
+func (q Query) Validate() error {
+	if q.RunID == "" {
+		return invalidf("query: RunID is empty; fetch needs the id of a run")
+	}
+	for _, f := range []struct{ name, v string }{{"RunID", q.RunID}, {"StepID", q.StepID}, {"Source", q.Source}} {
+		if err := ValidateID("query: "+f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if q.Limit < 0 {
+		return invalidf("query: Limit is %d; use 0 for the default (%d) or a positive number", q.Limit, DefaultLimit)
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && !q.Start.Before(q.End) {
+		return invalidf("query: Start %s is not before End %s", q.Start.Format(time.RFC3339Nano), q.End.Format(time.RFC3339Nano))
+	}
+	if q.MinLevel < 0 || q.MinLevel > LevelFatal+3 {
+		return invalidf("query: MinLevel %d is out of range; use a level from 1 (TRACE) to 24 (FATAL4)", int(q.MinLevel))
+	}
+	if q.Direction != Forward && q.Direction != Backward {
+		return invalidf("query: unknown direction %d", int(q.Direction))
+	}
+	return nil
+}
+
+// EffectiveLimit returns q.Limit, or DefaultLimit when it is zero.
+func (q Query) EffectiveLimit() int {
+	if q.Limit == 0 {
+		return DefaultLimit
+	}
+	return q.Limit
+}
+
+// Match reports whether e passes q's filters (run, step, source, time range,
+// level, text). Stores that filter in memory use it so that they agree.
+func (q Query) Match(e *LogEntry) bool {
+	switch {
+	case e.RunID != q.RunID,
+		q.StepID != "" && e.StepID != q.StepID,
+		q.Source != "" && e.Source != q.Source,
+		!q.Start.IsZero() && e.Time.Before(q.Start),
+		!q.End.IsZero() && !e.Time.Before(q.End),
+		e.Level < q.MinLevel:
+		return false
+	}
+	return q.Contains == "" || strings.Contains(e.Message, q.Contains)
+}
+
+// Cursor is an opaque position in a store's results. The empty Cursor is the
+// start. Cursors are text, safe to put in URLs and files, and only the store
+// that made one can read it.
+type Cursor string
+
+// Page is one answer of Fetch.
+type Page struct {
+	// Entries are in the query's direction, at most the query's limit.
+	Entries []LogEntry
+	// Next resumes right after the last entry of Entries. Fetching with it
+	// returns the entries not yet returned, including ones stored later:
+	// that is how a live tail works. When Entries is empty, Next is the
+	// query's own cursor.
+	Next Cursor
+	// More reports that more matching entries were already stored when the
+	// page was read: fetch again with Next to get them.
+	More bool
+}
+
+// Fetcher is the read half of a LogStore: what a query adapter for a
+// backend implements.
+type Fetcher interface {
+	Fetch(ctx context.Context, q Query) (Page, error)
+}
+
+// All returns every entry matching q, fetching page after page with
+// q.Limit as the page size, until no more are stored. It stops at the first
+// error, which it yields with a zero LogEntry.
+func All(ctx context.Context, f Fetcher, q Query) iter.Seq2[LogEntry, error] {
+	return func(yield func(LogEntry, error) bool) {
+		for {
+			p, err := f.Fetch(ctx, q)
+			if err != nil {
+				yield(LogEntry{}, err)
+				return
+			}
+			for _, e := range p.Entries {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if !p.More || len(p.Entries) == 0 {
+				return
+			}
+			q.Cursor = p.Next
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package file
+
+import (
+	"encoding/hex"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/resource"
+)
+
+// decodeLine decodes one OTLP JSON line and calls fn with the index of
+// each record in the line and its entry, for the entries q matches.
+func decodeLine(line []byte, q *runlog.Query, fn func(idx int, e runlog.LogEntry)) error {
+	var u plog.JSONUnmarshaler
+	logs, err := u.UnmarshalLogs(line)
+	if err != nil {
+		return err
+	}
+	idx := 0
+	var resKV [][2]string
+	rls := logs.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		resKV = resKV[:0]
+		flatten("", rl.Resource().Attributes(), func(k, v string) { resKV = append(resKV, [2]string{k, v}) })
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			lrs := sl.LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				e := toEntry(resKV, sl.Scope().Name(), lrs.At(k))
+				if q.Match(&e) {
+					fn(idx, e)
+				}
+				idx++
+			}
+		}
+	}
+	return nil
+}
+
+func toEntry(resKV [][2]string, scope string, lr plog.LogRecord) runlog.LogEntry {
+	var e runlog.LogEntry
+	ent := resource.Entry{LogEntry: &e}
+	for _, kv := range resKV {
+		ent.Set(kv[0], kv[1])
+	}
+	flatten("", lr.Attributes(), ent.Set)
+	ent.Finish()
+	e.Message = lr.Body().AsString()
+	e.Name = scope
+	e.Level = runlog.Level(lr.SeverityNumber())
+	ts := lr.Timestamp()
+	if ts == 0 {
+		ts = lr.ObservedTimestamp()
+	}
+	e.Time = ts.AsTime()
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		e.TraceID = hex.EncodeToString(tid[:])
+	}
+	if sid := lr.SpanID(); !sid.IsEmpty() {
+		e.SpanID = hex.EncodeToString(sid[:])
+	}
+	return e
+}
+
+// flatten calls set for every attribute of m as text, with nested maps
+// (slog groups) flattened into dotted keys.
+func flatten(prefix string, m pcommon.Map, set func(k, v string)) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			flatten(prefix+k+".", v.Map(), set)
+		case pcommon.ValueTypeInt:
+			set(prefix+k, strconv.FormatInt(v.Int(), 10))
+		default:
+			set(prefix+k, v.AsString())
+		}
+		return true
+	})
+}

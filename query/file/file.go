@@ -1,0 +1,368 @@
+// Package file is the read path of runlog's embedded local store: it reads
+// OTLP JSON lines (one ExportLogsServiceRequest per line, the format the
+// OpenTelemetry Collector's file exporter writes) back into runlog.LogEntry
+// values, with filtering, ordering, paging and a cursor.
+//
+// A Reader reads the local store's layout under a root directory (see
+// otelstore's local exporter): one file per activation, under one directory
+// per run and step, so a fetch reads only the run (or step) asked for. A
+// query's LogsURI may instead name any file or directory of OTLP JSON lines,
+// such as what a collector's file exporter wrote.
+//
+// # Order and cursors
+//
+// Entries come in timestamp, then sequence order. In the local layout each
+// file is already in that order (the writer guarantees it), so a page is a
+// k-way merge of the files, reading each from where the previous page left
+// it: the cursor holds, for every file of the run, the position of the
+// first record not yet returned. Records appended later, to old files or
+// new ones, are all returned by the next fetch with that cursor, which is
+// what a live tail needs; no entry is returned twice. Foreign files
+// (LogsURI) and backward fetches are read whole and sorted; their cursor is
+// the sort key of the last entry.
+package file
+
+import (
+	"bufio"
+	"cmp"
+	"container/heap"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/layout"
+)
+
+// Reader fetches entries from a local store directory.
+type Reader struct {
+	root string
+}
+
+var _ runlog.Fetcher = (*Reader)(nil)
+
+// New returns a Reader of the local store under root.
+func New(root string) *Reader { return &Reader{root: root} }
+
+// cursor is what runlog.Cursor encodes for this reader.
+type cursor struct {
+	// Pos maps a file, relative to the run directory, to the position of
+	// its first record not yet returned: byte offset of its line, index in
+	// the line.
+	Pos map[string][2]int64 `json:"p,omitempty"`
+	// Key is the sort key of the last entry returned.
+	Key *key `json:"k,omitempty"`
+}
+
+type key struct {
+	T     int64  `json:"t"`
+	Seq   uint64 `json:"s"`
+	ID    string `json:"i"`
+	Chunk int    `json:"c,omitempty"`
+}
+
+func keyOf(e *runlog.LogEntry) *key {
+	return &key{T: e.Time.UnixNano(), Seq: e.Sequence, ID: e.ID, Chunk: e.ChunkIndex}
+}
+
+func (k *key) compare(e *runlog.LogEntry) int {
+	return cmp.Or(
+		cmp.Compare(e.Time.UnixNano(), k.T),
+		cmp.Compare(e.Sequence, k.Seq),
+		strings.Compare(e.ID, k.ID),
+		cmp.Compare(e.ChunkIndex, k.Chunk))
+}
+
+func decodeCursor(c runlog.Cursor) (cursor, error) {
+	var cur cursor
+	if c == "" {
+		return cur, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(string(c))
+	if err == nil {
+		err = json.Unmarshal(b, &cur)
+	}
+	if err != nil {
+		return cur, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
+	}
+	return cur, nil
+}
+
+func (c cursor) encode() runlog.Cursor {
+	b, _ := json.Marshal(c)
+	return runlog.Cursor(base64.RawURLEncoding.EncodeToString(b))
+}
+
+func compareEntries(a, b *runlog.LogEntry) int {
+	if a.Before(b) {
+		return -1
+	}
+	if b.Before(a) {
+		return 1
+	}
+	return 0
+}
+
+// Fetch returns the entries matching q; see runlog.LogStore.
+func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	if err := q.Validate(); err != nil {
+		return runlog.Page{}, err
+	}
+	cur, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return runlog.Page{}, err
+	}
+	base, files, local, err := r.files(&q)
+	if err != nil {
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: base, Err: err,
+			Hint: "check that the directory exists and is readable"}
+	}
+	var p runlog.Page
+	if local && q.Direction == runlog.Forward {
+		p, err = mergeForward(ctx, base, files, &q, cur)
+	} else {
+		p, err = sorted(ctx, base, files, &q, cur)
+	}
+	if err != nil {
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: base, Err: err}
+	}
+	if len(p.Entries) == 0 {
+		p.Next = q.Cursor
+	}
+	return p, nil
+}
+
+// files lists the files to read, relative to base, and whether they are in
+// the local layout (each file in sort order).
+func (r *Reader) files(q *runlog.Query) (base string, files []string, local bool, err error) {
+	if q.LogsURI != "" {
+		base = strings.TrimPrefix(q.LogsURI, "file://")
+		st, err := os.Stat(base)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return base, nil, false, nil
+			}
+			return base, nil, false, err
+		}
+		if !st.IsDir() {
+			return filepath.Dir(base), []string{filepath.Base(base)}, false, nil
+		}
+		err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, layout.Ext)) {
+				rel, _ := filepath.Rel(base, p)
+				files = append(files, rel)
+			}
+			return nil
+		})
+		return base, files, false, err
+	}
+	base = layout.RunDir(r.root, q.RunID)
+	pattern := filepath.Join(base, "*", "*"+layout.Ext)
+	if q.StepID != "" {
+		pattern = filepath.Join(base, layout.Key(q.StepID), "*"+layout.Ext)
+	}
+	matches, err := filepath.Glob(pattern)
+	for _, m := range matches {
+		rel, _ := filepath.Rel(base, m)
+		files = append(files, rel)
+	}
+	slices.Sort(files)
+	return base, files, true, err
+}
+
+// stream reads the matching entries of one file in order, from a position.
+type stream struct {
+	rel     string
+	f       *os.File
+	br      *bufio.Reader
+	q       *runlog.Query
+	next    int64 // offset of the next unread line
+	lineOff int64 // offset of the line entries came from
+	entries []runlog.LogEntry
+	idxs    []int // index in the line of each entry
+	i       int   // current entry
+	skip    int   // records of the first line already returned
+}
+
+func openStream(base, rel string, pos [2]int64, q *runlog.Query) (*stream, error) {
+	f, err := os.Open(filepath.Join(base, rel))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(pos[0], io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &stream{rel: rel, f: f, br: bufio.NewReaderSize(f, 64<<10), q: q, next: pos[0], skip: int(pos[1])}
+	return s, s.fill()
+}
+
+func (s *stream) head() *runlog.LogEntry {
+	if s.i < len(s.entries) {
+		return &s.entries[s.i]
+	}
+	return nil
+}
+
+// pos is where the next fetch must resume to return the head first.
+func (s *stream) pos() [2]int64 {
+	if s.i < len(s.entries) {
+		return [2]int64{s.lineOff, int64(s.idxs[s.i])}
+	}
+	return [2]int64{s.next, 0}
+}
+
+func (s *stream) advance() error {
+	s.i++
+	if s.i < len(s.entries) {
+		return nil
+	}
+	return s.fill()
+}
+
+// fill reads lines until one has a matching entry or the file ends. An
+// unterminated last line is a write in progress: it is left for later.
+func (s *stream) fill() error {
+	s.entries, s.idxs, s.i = s.entries[:0], s.idxs[:0], 0
+	for len(s.entries) == 0 {
+		line, err := s.br.ReadBytes('\n')
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.lineOff = s.next
+		s.next += int64(len(line))
+		skip := s.skip
+		s.skip = 0
+		err = decodeLine(line, s.q, func(idx int, e runlog.LogEntry) {
+			if idx >= skip {
+				s.entries = append(s.entries, e)
+				s.idxs = append(s.idxs, idx)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("%s at byte %d: %w", s.rel, s.lineOff, err)
+		}
+	}
+	return nil
+}
+
+type streamHeap []*stream
+
+func (h streamHeap) Len() int           { return len(h) }
+func (h streamHeap) Less(i, j int) bool { return h[i].head().Before(h[j].head()) }
+func (h streamHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *streamHeap) Push(x any)        { *h = append(*h, x.(*stream)) }
+func (h *streamHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
+}
+
+func mergeForward(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor) (runlog.Page, error) {
+	limit := q.EffectiveLimit()
+	next := cursor{Pos: make(map[string][2]int64, len(files)), Key: cur.Key}
+	var h streamHeap
+	defer func() {
+		for _, s := range h {
+			s.f.Close()
+		}
+	}()
+	for _, rel := range files {
+		s, err := openStream(base, rel, cur.Pos[rel], q)
+		if err != nil {
+			if s != nil {
+				s.f.Close()
+			}
+			return runlog.Page{}, err
+		}
+		if s.head() == nil {
+			next.Pos[rel] = s.pos()
+			s.f.Close()
+			continue
+		}
+		h = append(h, s)
+	}
+	heap.Init(&h)
+	var p runlog.Page
+	for len(h) > 0 && len(p.Entries) < limit {
+		if len(p.Entries)%1024 == 0 && ctx.Err() != nil {
+			return runlog.Page{}, ctx.Err()
+		}
+		s := h[0]
+		p.Entries = append(p.Entries, *s.head())
+		if err := s.advance(); err != nil {
+			return runlog.Page{}, err
+		}
+		if s.head() == nil {
+			next.Pos[s.rel] = s.pos()
+			heap.Pop(&h)
+			s.f.Close()
+		} else {
+			heap.Fix(&h, 0)
+		}
+	}
+	for _, s := range h {
+		next.Pos[s.rel] = s.pos()
+	}
+	p.More = len(h) > 0
+	if n := len(p.Entries); n > 0 {
+		next.Key = keyOf(&p.Entries[n-1])
+	}
+	p.Next = next.encode()
+	return p, nil
+}
+
+// sorted reads every matching entry past the cursor's key, sorts them in
+// q's direction and returns the first page.
+func sorted(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor) (runlog.Page, error) {
+	limit := q.EffectiveLimit()
+	dir := 1
+	if q.Direction == runlog.Backward {
+		dir = -1
+	}
+	var all []runlog.LogEntry
+	for _, rel := range files {
+		if ctx.Err() != nil {
+			return runlog.Page{}, ctx.Err()
+		}
+		s, err := openStream(base, rel, [2]int64{}, q)
+		if err != nil {
+			return runlog.Page{}, err
+		}
+		for e := s.head(); e != nil; e = s.head() {
+			if cur.Key == nil || cur.Key.compare(e)*dir > 0 {
+				all = append(all, *e)
+			}
+			if err = s.advance(); err != nil {
+				break
+			}
+		}
+		s.f.Close()
+		if err != nil {
+			return runlog.Page{}, err
+		}
+	}
+	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * compareEntries(&a, &b) })
+	p := runlog.Page{More: len(all) > limit}
+	p.Entries = all[:min(limit, len(all))]
+	if n := len(p.Entries); n > 0 {
+		p.Next = cursor{Key: keyOf(&p.Entries[n-1])}.encode()
+	}
+	return p, nil
+}
+

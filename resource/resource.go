@@ -1,0 +1,182 @@
+// Package resource defines, in one place, the attribute names runlog writes
+// and reads, builds the OpenTelemetry resource of an activation, and maps
+// stored attributes back to the fields of a runlog.LogEntry.
+//
+// Names follow the OpenTelemetry semantic conventions where they exist
+// (cicd.pipeline.*, service.name, code.*, exception.*, log.record.uid); the
+// rest live under one runlog.* namespace. Backends that cannot store dots
+// (Loki) turn them into underscores; [FromLoki] maps them back.
+package resource
+
+import (
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkresource "go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/runlog/runlog"
+)
+
+// Resource attributes: what an activation's records belong to.
+const (
+	RunID        = "cicd.pipeline.run.id"
+	StepID       = "cicd.pipeline.task.run.id"
+	PipelineName = "cicd.pipeline.name"
+	TaskName     = "cicd.pipeline.task.name"
+	ServiceName  = "service.name"
+	Source       = "runlog.source"
+	Attempt      = "runlog.attempt"
+	ActivationID = "runlog.activation.id"
+)
+
+// Record attributes.
+const (
+	// Sequence numbers an activation's records from 1 in logging order.
+	Sequence = "runlog.sequence"
+	// RecordUID is the id chunks of one message share (semantic convention
+	// log.record.uid). Records that were not chunked do not carry it: their
+	// id is the activation id and the sequence.
+	RecordUID  = "log.record.uid"
+	ChunkIndex = "runlog.chunk.index"
+	ChunkTotal = "runlog.chunk.total"
+
+	CodeFilePath     = "code.file.path"
+	CodeLineNumber   = "code.line.number"
+	CodeFunctionName = "code.function.name"
+	ExceptionMessage = "exception.message"
+	ExceptionType    = "exception.type"
+)
+
+// DefaultServiceName is the service.name of activations that set none.
+const DefaultServiceName = "runlog"
+
+// New returns the resource of an activation of scope s with the given
+// activation id. Scope attributes are added first so that runlog's own keys
+// win; service.name defaults to DefaultServiceName.
+func New(s runlog.Scope, activationID string) *sdkresource.Resource {
+	attrs := make([]attribute.KeyValue, 0, len(s.Attributes)+6)
+	if _, ok := s.Attributes[ServiceName]; !ok {
+		attrs = append(attrs, attribute.String(ServiceName, DefaultServiceName))
+	}
+	for k, v := range s.Attributes {
+		attrs = append(attrs, attribute.String(k, v))
+	}
+	attrs = append(attrs,
+		attribute.String(RunID, s.RunID),
+		attribute.String(Source, s.SourceOrDefault()),
+		attribute.Int(Attempt, s.Attempt),
+		attribute.String(ActivationID, activationID),
+	)
+	if s.StepID != "" {
+		attrs = append(attrs, attribute.String(StepID, s.StepID))
+	}
+	// NewSchemaless keeps the last value of a duplicated key.
+	return sdkresource.NewSchemaless(attrs...)
+}
+
+// Entry accumulates stored attributes into a LogEntry. Readers call Set for
+// every resource and record attribute, then Finish.
+type Entry struct {
+	*runlog.LogEntry
+	activation string
+	uid        string
+}
+
+// Set maps one attribute (dotted name, value as text) onto e: known keys
+// fill LogEntry fields, others go to Attributes.
+func (e *Entry) Set(key, value string) {
+	switch key {
+	case RunID:
+		e.RunID = value
+	case StepID:
+		e.StepID = value
+	case Source:
+		e.Source = value
+	case Attempt:
+		e.Attempt, _ = strconv.Atoi(value)
+	case ActivationID:
+		e.activation = value
+	case Sequence:
+		e.Sequence, _ = strconv.ParseUint(value, 10, 64)
+	case RecordUID:
+		e.uid = value
+	case ChunkIndex:
+		e.ChunkIndex, _ = strconv.Atoi(value)
+	case ChunkTotal:
+		e.TotalChunks, _ = strconv.Atoi(value)
+	case CodeFilePath:
+		e.Filename = value
+	case CodeLineNumber:
+		e.Lineno, _ = strconv.Atoi(value)
+	case CodeFunctionName:
+		e.Module = ModuleOf(value)
+		e.setAttr(key, value)
+	default:
+		e.setAttr(key, value)
+	}
+}
+
+func (e *Entry) setAttr(key, value string) {
+	if e.Attributes == nil {
+		e.Attributes = make(map[string]string)
+	}
+	e.Attributes[key] = value
+}
+
+// Finish derives the fields that depend on several attributes: the id and
+// the chunk count.
+func (e *Entry) Finish() {
+	switch {
+	case e.uid != "":
+		e.ID = e.uid
+	case e.activation != "":
+		e.ID = e.activation + "-" + strconv.FormatUint(e.Sequence, 10)
+	}
+	if e.TotalChunks < 1 {
+		e.TotalChunks = 1
+	}
+	// Resource keys that only serve to route stay out of Attributes.
+	delete(e.Attributes, ServiceName)
+}
+
+// ModuleOf returns the package path of a fully qualified Go function name:
+// "github.com/a/b.(*T).Run" gives "github.com/a/b", "main.step" gives "main".
+func ModuleOf(function string) string {
+	slash := strings.LastIndexByte(function, '/')
+	if dot := strings.IndexByte(function[slash+1:], '.'); dot >= 0 {
+		return function[:slash+1+dot]
+	}
+	return function
+}
+
+// Loki returns the name Loki gives an attribute: dots (and any other byte
+// outside [A-Za-z0-9_]) become underscores.
+func Loki(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+var fromLoki = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
+		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
+		ExceptionMessage, ExceptionType} {
+		m[Loki(k)] = k
+	}
+	return m
+}()
+
+// FromLoki maps a Loki label or structured-metadata name back to runlog's
+// dotted name when it is one of runlog's keys, else returns it unchanged.
+func FromLoki(name string) string {
+	if k, ok := fromLoki[name]; ok {
+		return k
+	}
+	return name
+}

@@ -1,0 +1,281 @@
+// Package storetest is the conformance suite of runlog.LogStore, in the
+// spirit of testing/slogtest: any store, built in or written by you, runs it
+// from a test and gets told, check by check, where it departs from the
+// contract.
+//
+//	func TestConformance(t *testing.T) {
+//		store := newMyStore(t) // must store DEBUG records
+//		storetest.Run(t, storetest.Harness{Store: store})
+//	}
+//
+// The checks write through the store (Activate, slog calls, Deactivate) and
+// read back with Fetch: every LogEntry field, nesting, concurrent steps
+// with zero misattributed records, ordering, paging across cursor
+// boundaries without gaps or duplicates, limits, time range, level and text
+// filters, unicode and invalid UTF-8, a 1 MiB message, empty results, an
+// unknown run, hostile ids and bad input. Each check uses runs of its own,
+// so one store serves them all, and a store shared with other data works.
+//
+// While it runs, Run sets the default slog logger to one that discards, so
+// that the console output of activations stays quiet; it restores it at
+// the end. Checks named in Harness.Skip are reported as skipped.
+//
+// Failures say what was expected and what came back, with the run and step
+// ids, so that a store author can reproduce them with Fetch.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runlog/runlog"
+)
+
+// Harness describes the store under test.
+type Harness struct {
+	// Store is the store under test. It must be set to store DEBUG records.
+	Store runlog.LogStore
+	// Timeout bounds the wait for records to become visible to Fetch after
+	// Deactivate, for backends that ingest asynchronously. Default 30s.
+	Timeout time.Duration
+	// WithSpan, if set, returns a context carrying a span, and that span's
+	// trace and span ids in lower-case hex. The round-trip check then
+	// requires them on the entry. Unset, that part is skipped.
+	WithSpan func(ctx context.Context) (ctx2 context.Context, traceID, spanID string)
+	// Skip names checks (see Checks) the store does not claim. They are
+	// reported as skipped, not passed.
+	Skip []string
+}
+
+// Checks lists the names of the checks Run performs, in order.
+func Checks() []string {
+	names := make([]string, len(checks))
+	for i, c := range checks {
+		names[i] = c.name
+	}
+	return names
+}
+
+type check struct {
+	name string
+	run  func(*suite)
+}
+
+var checks = []check{
+	{"RoundTrip", (*suite).roundTrip},
+	{"Levels", (*suite).levels},
+	{"Nesting", (*suite).nesting},
+	{"ConcurrentSteps", (*suite).concurrentSteps},
+	{"Ordering", (*suite).ordering},
+	{"Paging", (*suite).paging},
+	{"PagingBackward", (*suite).pagingBackward},
+	{"Limit", (*suite).limit},
+	{"TimeRange", (*suite).timeRange},
+	{"TextFilter", (*suite).textFilter},
+	{"SourceFilter", (*suite).sourceFilter},
+	{"Unicode", (*suite).unicode},
+	{"LargeMessage", (*suite).largeMessage},
+	{"EmptyResults", (*suite).emptyResults},
+	{"UnknownRun", (*suite).unknownRun},
+	{"HostileIDs", (*suite).hostileIDs},
+	{"InvalidInput", (*suite).invalidInput},
+	{"DeactivateIdempotent", (*suite).deactivateIdempotent},
+	{"AfterDeactivate", (*suite).afterDeactivate},
+}
+
+// Run runs every check against h.Store as subtests of t.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Store == nil {
+		t.Fatal("storetest: Harness.Store is nil")
+	}
+	if h.Timeout == 0 {
+		h.Timeout = 30 * time.Second
+	}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	defer slog.SetDefault(prev)
+
+	prefix := "storetest-" + randHex(4)
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if slices.Contains(h.Skip, c.name) {
+				t.Skipf("store does not claim %s (Harness.Skip)", c.name)
+			}
+			c.run(&suite{t: t, h: &h, s: h.Store, prefix: prefix + "-" + c.name})
+		})
+	}
+}
+
+type suite struct {
+	t      *testing.T
+	h      *Harness
+	s      runlog.LogStore
+	prefix string
+}
+
+func (s *suite) run(name string) string { return s.prefix + "-" + name }
+
+func (s *suite) ctx() context.Context { return s.t.Context() }
+
+func (s *suite) activate(ctx context.Context, sc runlog.Scope) context.Context {
+	s.t.Helper()
+	ctx2, err := s.s.Activate(ctx, sc)
+	if err != nil {
+		s.t.Fatalf("Activate(%s) = %v; want no error", sc, err)
+	}
+	return ctx2
+}
+
+func (s *suite) deactivate(ctx context.Context) {
+	s.t.Helper()
+	if err := s.s.Deactivate(ctx); err != nil {
+		s.t.Fatalf("Deactivate = %v; want no error", err)
+	}
+}
+
+// fetchAll pages through everything q matches, waiting up to the harness
+// timeout until at least want entries are visible. It fails the test on
+// errors, duplicate ids within a page boundary, or an endless cursor.
+func (s *suite) fetchAll(q runlog.Query, want int) []runlog.LogEntry {
+	s.t.Helper()
+	deadline := time.Now().Add(s.h.Timeout)
+	for {
+		got, err := s.pages(q)
+		if err != nil {
+			s.t.Fatalf("Fetch(%s) = %v", describe(q), err)
+		}
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *suite) pages(q runlog.Query) ([]runlog.LogEntry, error) {
+	var all []runlog.LogEntry
+	for i := 0; ; i++ {
+		p, err := s.s.Fetch(s.ctx(), q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Entries...)
+		if !p.More {
+			return all, nil
+		}
+		if len(p.Entries) == 0 {
+			return nil, fmt.Errorf("page %d has More but no entries: a reader would loop forever", i)
+		}
+		if p.Next == q.Cursor {
+			return nil, fmt.Errorf("page %d has More but Next equals the cursor it was fetched with", i)
+		}
+		if i > 1_000_000 {
+			return nil, errors.New("more than a million pages")
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// fetchExactly fetches q and requires exactly want entries (after waiting
+// for them), reporting what is missing or extra.
+func (s *suite) fetchExactly(q runlog.Query, want int) []runlog.LogEntry {
+	s.t.Helper()
+	got := s.fetchAll(q, want)
+	if len(got) != want {
+		s.t.Fatalf("Fetch(%s) returned %d entries; want %d\n%s", describe(q), len(got), want, summary(got))
+	}
+	return got
+}
+
+func (s *suite) messages(q runlog.Query, want ...string) []runlog.LogEntry {
+	s.t.Helper()
+	got := s.fetchExactly(q, len(want))
+	for i := range want {
+		if got[i].Message != want[i] {
+			s.t.Fatalf("Fetch(%s) entry %d has message %q; want %q\nall entries:\n%s", describe(q), i, got[i].Message, want[i], summary(got))
+		}
+	}
+	return got
+}
+
+func describe(q runlog.Query) string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("run=%q", q.RunID))
+	if q.StepID != "" {
+		parts = append(parts, fmt.Sprintf("step=%q", q.StepID))
+	}
+	if q.Source != "" {
+		parts = append(parts, fmt.Sprintf("source=%q", q.Source))
+	}
+	if !q.Start.IsZero() || !q.End.IsZero() {
+		parts = append(parts, fmt.Sprintf("start=%s end=%s", q.Start.Format(time.RFC3339Nano), q.End.Format(time.RFC3339Nano)))
+	}
+	if q.MinLevel != 0 {
+		parts = append(parts, "min_level="+q.MinLevel.String())
+	}
+	if q.Contains != "" {
+		parts = append(parts, fmt.Sprintf("contains=%q", q.Contains))
+	}
+	if q.Limit != 0 {
+		parts = append(parts, fmt.Sprintf("limit=%d", q.Limit))
+	}
+	if q.Direction != runlog.Forward {
+		parts = append(parts, q.Direction.String())
+	}
+	return strings.Join(parts, " ")
+}
+
+func summary(es []runlog.LogEntry) string {
+	var b strings.Builder
+	for i, e := range es {
+		if i == 20 {
+			fmt.Fprintf(&b, "  ... and %d more\n", len(es)-i)
+			break
+		}
+		msg := e.Message
+		if len(msg) > 60 {
+			msg = msg[:60] + "..."
+		}
+		fmt.Fprintf(&b, "  %s %-5s step=%q seq=%d %q\n", e.Time.Format(time.RFC3339Nano), e.Level, e.StepID, e.Sequence, msg)
+	}
+	return b.String()
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// checkOrder requires entries in Fetch order: timestamp, then sequence.
+func (s *suite) checkOrder(what string, es []runlog.LogEntry) {
+	s.t.Helper()
+	for i := 1; i < len(es); i++ {
+		if es[i].Before(&es[i-1]) {
+			s.t.Fatalf("%s: entry %d (%s seq %d %q) comes after entry %d (%s seq %d %q) but sorts before it; entries must be ordered by timestamp, then sequence",
+				what, i, es[i].Time.Format(time.RFC3339Nano), es[i].Sequence, es[i].Message,
+				i-1, es[i-1].Time.Format(time.RFC3339Nano), es[i-1].Sequence, es[i-1].Message)
+		}
+	}
+}
+
+// checkUnique requires distinct ids (chunks of one message share one).
+func (s *suite) checkUnique(what string, es []runlog.LogEntry) {
+	s.t.Helper()
+	seen := map[[2]any]int{}
+	for i, e := range es {
+		k := [2]any{e.ID, e.ChunkIndex}
+		if j, dup := seen[k]; dup {
+			s.t.Fatalf("%s: entries %d and %d share id %q (chunk %d): an entry was returned twice (%q)", what, j, i, e.ID, e.ChunkIndex, e.Message)
+		}
+		seen[k] = i
+	}
+}
