@@ -76,7 +76,7 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 // ForceFlush has nothing to do: every Export is written through.
 func (e *FileExporter) ForceFlush(context.Context) error { return nil }
 
-// Shutdown syncs and closes the file.
+// Shutdown closes the file, after an fsync if the exporter syncs.
 func (e *FileExporter) Shutdown(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -87,5 +87,9 @@ func (e *FileExporter) Shutdown(context.Context) error {
 	if e.f == nil {
 		return nil
 	}
-	return errors.Join(e.f.Sync(), e.f.Close())
+	var err error
+	if e.sync {
+		err = e.f.Sync()
+	}
+	return errors.Join(err, e.f.Close())
 }

@@ -365,4 +365,3 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 	}
 	return p, nil
 }
-
