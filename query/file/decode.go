@@ -11,15 +11,14 @@ import (
 	"github.com/runlog/runlog/resource"
 )
 
-// decodeLine decodes one OTLP JSON line and calls fn with the index of
-// each record in the line and its entry, for the entries q matches.
-func decodeLine(line []byte, q *runlog.Query, fn func(idx int, e runlog.LogEntry)) error {
+// decodeLine decodes one OTLP JSON line into entries, in record order.
+func decodeLine(line []byte) ([]runlog.LogEntry, error) {
 	var u plog.JSONUnmarshaler
 	logs, err := u.UnmarshalLogs(line)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	idx := 0
+	out := make([]runlog.LogEntry, 0, logs.LogRecordCount())
 	var resKV [][2]string
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -31,15 +30,11 @@ func decodeLine(line []byte, q *runlog.Query, fn func(idx int, e runlog.LogEntry
 			sl := sls.At(j)
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				e := toEntry(resKV, sl.Scope().Name(), lrs.At(k))
-				if q.Match(&e) {
-					fn(idx, e)
-				}
-				idx++
+				out = append(out, toEntry(resKV, sl.Scope().Name(), lrs.At(k)))
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func toEntry(resKV [][2]string, scope string, lr plog.LogRecord) runlog.LogEntry {

@@ -33,24 +33,63 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 )
 
-// Reader fetches entries from a local store directory.
+// Reader fetches entries from a local store directory. It is safe for
+// concurrent use.
 type Reader struct {
-	root string
+	root  string
+	lines lineCache
 }
 
 var _ runlog.Fetcher = (*Reader)(nil)
 
 // New returns a Reader of the local store under root.
 func New(root string) *Reader { return &Reader{root: root} }
+
+// lineCache keeps the decoded records of the lines that pages stopped in,
+// so that the next page does not decode them again: a line holds a whole
+// export batch (up to a thousand records), and paging with small pages
+// would otherwise decode it once per page. Lines of record files never
+// change once written, so entries never go stale.
+type lineCache struct {
+	mu    sync.Mutex
+	lines map[string][]runlog.LogEntry
+}
+
+const cachedLines = 64
+
+func (c *lineCache) get(k string) ([]runlog.LogEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es, ok := c.lines[k]
+	return es, ok
+}
+
+func (c *lineCache) put(k string, es []runlog.LogEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lines == nil {
+		c.lines = make(map[string][]runlog.LogEntry)
+	}
+	for old := range c.lines {
+		if len(c.lines) < cachedLines {
+			break
+		}
+		delete(c.lines, old)
+	}
+	c.lines[k] = es
+}
 
 // cursor is what runlog.Cursor encodes for this reader.
 type cursor struct {
@@ -127,7 +166,7 @@ func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 	var p runlog.Page
 	if local && q.Direction == runlog.Forward {
-		p, err = mergeForward(ctx, base, files, &q, cur)
+		p, err = mergeForward(ctx, base, files, &q, cur, &r.lines)
 	} else {
 		p, err = sorted(ctx, base, files, &q, cur)
 	}
@@ -183,6 +222,8 @@ func (r *Reader) files(q *runlog.Query) (base string, files []string, local bool
 
 // stream reads the matching entries of one file in order, from a position.
 type stream struct {
+	path    string
+	cache   *lineCache
 	rel     string
 	f       *os.File
 	br      *bufio.Reader
@@ -190,13 +231,16 @@ type stream struct {
 	next    int64 // offset of the next unread line
 	lineOff int64 // offset of the line entries came from
 	entries []runlog.LogEntry
-	idxs    []int // index in the line of each entry
-	i       int   // current entry
-	skip    int   // records of the first line already returned
+	idxs    []int             // index in the line of each entry
+	i       int               // current entry
+	skip    int               // records of the first line already returned
+	all     []runlog.LogEntry // every record of the current line, for the cache
+	allKey  string
 }
 
-func openStream(base, rel string, pos [2]int64, q *runlog.Query) (*stream, error) {
-	f, err := os.Open(filepath.Join(base, rel))
+func openStream(base, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) (*stream, error) {
+	path := filepath.Join(base, rel)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +248,7 @@ func openStream(base, rel string, pos [2]int64, q *runlog.Query) (*stream, error
 		f.Close()
 		return nil, err
 	}
-	s := &stream{rel: rel, f: f, br: bufio.NewReaderSize(f, 64<<10), q: q, next: pos[0], skip: int(pos[1])}
+	s := &stream{path: path, cache: cache, rel: rel, f: f, br: bufio.NewReaderSize(f, 64<<10), q: q, next: pos[0], skip: int(pos[1])}
 	return s, s.fill()
 }
 
@@ -247,15 +291,26 @@ func (s *stream) fill() error {
 		s.next += int64(len(line))
 		skip := s.skip
 		s.skip = 0
-		err = decodeLine(line, s.q, func(idx int, e runlog.LogEntry) {
-			if idx >= skip {
+		// Only lines a page stopped inside are cached (see mergeForward).
+		key := s.path + "@" + strconv.FormatInt(s.lineOff, 10)
+		all, cached := []runlog.LogEntry(nil), false
+		if skip > 0 {
+			all, cached = s.cache.get(key)
+		}
+		if !cached {
+			if all, err = decodeLine(line); err != nil {
+				return fmt.Errorf("%s at byte %d: %w (the file is damaged; move it away to read the rest of the run)", s.rel, s.lineOff, err)
+			}
+		}
+		for idx := skip; idx < len(all); idx++ {
+			if s.q.Match(&all[idx]) {
+				e := all[idx]
+				e.Attributes = maps.Clone(e.Attributes)
 				s.entries = append(s.entries, e)
 				s.idxs = append(s.idxs, idx)
 			}
-		})
-		if err != nil {
-			return fmt.Errorf("%s at byte %d: %w", s.rel, s.lineOff, err)
 		}
+		s.all, s.allKey = all, key
 	}
 	return nil
 }
@@ -273,7 +328,7 @@ func (h *streamHeap) Pop() any {
 	return s
 }
 
-func mergeForward(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor) (runlog.Page, error) {
+func mergeForward(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor, cache *lineCache) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
 	next := cursor{Pos: make(map[string][2]int64, len(files)), Key: cur.Key}
 	var h streamHeap
@@ -283,7 +338,7 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 		}
 	}()
 	for _, rel := range files {
-		s, err := openStream(base, rel, cur.Pos[rel], q)
+		s, err := openStream(base, rel, cur.Pos[rel], q, cache)
 		if err != nil {
 			if s != nil {
 				s.f.Close()
@@ -318,6 +373,9 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 	}
 	for _, s := range h {
 		next.Pos[s.rel] = s.pos()
+		if s.pos()[1] > 0 {
+			cache.put(s.allKey, s.all) // the next page resumes inside this line
+		}
 	}
 	p.More = len(h) > 0
 	if n := len(p.Entries); n > 0 {
@@ -340,7 +398,7 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
 		}
-		s, err := openStream(base, rel, [2]int64{}, q)
+		s, err := openStream(base, rel, [2]int64{}, q, nil)
 		if err != nil {
 			return runlog.Page{}, err
 		}
