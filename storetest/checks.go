@@ -180,28 +180,37 @@ func (s *suite) concurrentSteps() {
 		}
 	}
 	s.deactivate(runCtx)
+	// Attribution first: a record under the wrong step is the worst fault.
+	all := s.fetchAll(runlog.Query{RunID: run}, concurrentSteps*n)
+	wrong := 0
+	for _, e := range all {
+		if e.StepID != e.Attributes["step"] {
+			wrong++
+			if wrong <= 3 {
+				s.t.Errorf("entry logged by step %q (j=%s) is stored under step %q: misattributed", e.Attributes["step"], e.Attributes["j"], e.StepID)
+			}
+		}
+	}
+	if wrong > 0 {
+		s.t.Fatalf("%d of %d entries misattributed across %d concurrent steps", wrong, len(all), concurrentSteps)
+	}
+	if len(all) != concurrentSteps*n {
+		s.t.Fatalf("the run has %d entries; want %d (%d steps x %d lines)", len(all), concurrentSteps*n, concurrentSteps, n)
+	}
+	s.checkOrder("whole run", all)
+	s.checkUnique("whole run", all)
 	for i := range concurrentSteps {
 		step := fmt.Sprintf("step-%02d", i)
 		es := s.fetchExactly(runlog.Query{RunID: run, StepID: step}, n)
-		wrong := 0
 		for j, e := range es {
-			if e.StepID != step || e.Attributes["step"] != step {
-				wrong++
-				if wrong <= 3 {
-					s.t.Errorf("%s: entry %d has StepID %q and was logged by %q: misattributed", step, j, e.StepID, e.Attributes["step"])
-				}
+			if e.StepID != step {
+				s.t.Fatalf("Fetch of step %s returned an entry of step %q", step, e.StepID)
 			}
 			if e.Attributes["j"] != strconv.Itoa(j) {
 				s.t.Fatalf("%s: entry %d is line j=%s; want j=%d (lines out of order or missing)", step, j, e.Attributes["j"], j)
 			}
 		}
-		if wrong > 0 {
-			s.t.Fatalf("%s: %d of %d entries misattributed", step, wrong, n)
-		}
 	}
-	all := s.fetchExactly(runlog.Query{RunID: run}, concurrentSteps*n)
-	s.checkOrder("whole run", all)
-	s.checkUnique("whole run", all)
 }
 
 func (s *suite) ordering() {

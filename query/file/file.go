@@ -129,8 +129,13 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &cur)
 	}
+	for _, p := range cur.Pos {
+		if p[0] < 0 || p[1] < 0 {
+			err = errors.New("negative position")
+		}
+	}
 	if err != nil {
-		return cur, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
+		return cursor{}, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
 	}
 	return cur, nil
 }

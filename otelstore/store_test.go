@@ -1,0 +1,233 @@
+package otelstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/otelstore"
+	"github.com/runlog/runlog/query/file"
+)
+
+// newStore returns a store writing files under dir, one per activation.
+func newStore(t *testing.T, dir string, opts otelstore.Options) *otelstore.Store {
+	t.Helper()
+	opts.Exporter = func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
+		return otelstore.NewFileExporter(filepath.Join(dir, "runs", a.ID+".jsonl"), false), nil
+	}
+	s, err := otelstore.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// readAll decodes every record under dir with query/file's LogsURI mode.
+func readAll(t *testing.T, dir, run string) []runlog.LogEntry {
+	t.Helper()
+	var out []runlog.LogEntry
+	for e, err := range runlog.All(t.Context(), file.New(dir), runlog.Query{RunID: run, LogsURI: filepath.Join(dir, "runs")}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestStdDefaultLogger checks the case slog.SetDefault makes tricky: the
+// initial default handler writes through package log, which SetDefault
+// redirects to the new handler. Console output must keep its format and
+// destination, nothing may recurse, and Deactivate must put package log
+// back as it was.
+func TestStdDefaultLogger(t *testing.T) {
+	if fmtType := slog.Default().Handler(); !strings.Contains(strings.ToLower(typeName(fmtType)), "defaulthandler") {
+		t.Skip("the default slog handler was replaced by an earlier test")
+	}
+	var console bytes.Buffer
+	prevW, prevFlags := log.Writer(), log.Flags()
+	log.SetOutput(&console)
+	log.SetFlags(0)
+	defer func() { log.SetOutput(prevW); log.SetFlags(prevFlags) }()
+	before := slog.Default()
+
+	dir := t.TempDir()
+	s := newStore(t, dir, otelstore.Options{})
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "std", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.Info("via slog", "k", "v")
+	log.Printf("via package log")
+	slog.DebugContext(ctx, "below both levels")
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slog.Info("after")
+
+	if slog.Default() != before {
+		t.Error("default slog logger not restored")
+	}
+	if log.Writer() != &console || log.Flags() != 0 {
+		t.Error("package log's writer and flags not restored")
+	}
+	want := "INFO via slog k=v\nINFO via package log\nINFO after\n"
+	if console.String() != want {
+		t.Errorf("console output:\n%s\nwant:\n%s", console.String(), want)
+	}
+	es := readAll(t, dir, "std")
+	if len(es) != 2 || es[0].Message != "via slog" || es[1].Message != "via package log" {
+		t.Errorf("stored %d entries: %+v; want the slog and the package log records", len(es), es)
+	}
+}
+
+func typeName(v any) string { return strings.TrimPrefix(strings.TrimPrefix(otelstore.TypeName(v), "*"), "slog.") }
+
+// TestConsoleIsPreviousHandler checks that a handler the user had set stays
+// in use, at its own level, and is restored.
+func TestConsoleIsPreviousHandler(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	mine := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(mine)
+	defer slog.SetDefault(prev)
+
+	s := newStore(t, t.TempDir(), otelstore.Options{})
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.InfoContext(ctx, "info is below the console's level")
+	slog.WarnContext(ctx, "warn reaches the console", "n", 1)
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if slog.Default() != mine {
+		t.Error("the user's default logger was not restored")
+	}
+	if got := buf.String(); strings.Contains(got, "info is below") || !strings.Contains(got, `"msg":"warn reaches the console","n":1`) {
+		t.Errorf("console got %q", got)
+	}
+}
+
+// TestBurstIsComplete logs far more records than the queue holds, from one
+// goroutine, as fast as it can: backpressure must keep every one.
+func TestBurstIsComplete(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, otelstore.Options{Console: slog.DiscardHandler, QueueSize: 256, BatchSize: 64, NoSource: true})
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "burst", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	for i := range n {
+		slog.InfoContext(ctx, "x", "i", i)
+	}
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es := readAll(t, dir, "burst")
+	if len(es) != n {
+		t.Fatalf("stored %d of %d records", len(es), n)
+	}
+	for i, e := range es {
+		if e.Sequence != uint64(i+1) {
+			t.Fatalf("entry %d has sequence %d", i, e.Sequence)
+		}
+	}
+}
+
+// TestDeactivateReportsUndelivered points the exporter at a path that
+// cannot be created and expects a typed error naming the count and file.
+func TestDeactivateReportsUndelivered(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "runs")
+	if err := os.WriteFile(blocker, []byte("a file where a directory should be"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, dir, otelstore.Options{Console: slog.DiscardHandler})
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "fail", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		slog.InfoContext(ctx, "lost")
+	}
+	err = s.Deactivate(ctx)
+	if !errors.Is(err, runlog.ErrUnavailable) {
+		t.Fatalf("Deactivate = %v; want ErrUnavailable", err)
+	}
+	for _, want := range []string{"5 records", blocker, `run "fail" step "s"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// blockingExporter never finishes an export before its context ends.
+type blockingExporter struct{}
+
+func (blockingExporter) Export(ctx context.Context, _ []sdklog.Record) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (blockingExporter) Shutdown(context.Context) error   { return nil }
+func (blockingExporter) ForceFlush(context.Context) error { return nil }
+
+// TestDeactivateHonoursDeadline: a backend that hangs must not hang
+// Deactivate past its context's deadline.
+func TestDeactivateHonoursDeadline(t *testing.T) {
+	s, err := otelstore.New(otelstore.Options{
+		Console:       slog.DiscardHandler,
+		ExportTimeout: time.Hour,
+		Exporter: func(context.Context, *runlog.Activation) (sdklog.Exporter, error) {
+			return blockingExporter{}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "hang"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.InfoContext(ctx, "stuck")
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err = s.Deactivate(dctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, runlog.ErrUnavailable) {
+		t.Fatalf("Deactivate = %v; want a deadline error of kind ErrUnavailable", err)
+	}
+}
+
+func TestMinLevelFromEnv(t *testing.T) {
+	t.Setenv("RUNLOG_LEVEL", "warn")
+	s := newStore(t, t.TempDir(), otelstore.Options{})
+	if got := s.Options().MinLevel; got != runlog.LevelWarn {
+		t.Errorf("MinLevel = %v; want WARN from RUNLOG_LEVEL", got)
+	}
+	t.Setenv("RUNLOG_LEVEL", "loud")
+	_, err := otelstore.New(otelstore.Options{Exporter: func(context.Context, *runlog.Activation) (sdklog.Exporter, error) { return nil, nil }})
+	if !errors.Is(err, runlog.ErrInvalid) || !strings.Contains(err.Error(), "RUNLOG_LEVEL") {
+		t.Errorf("bad RUNLOG_LEVEL: %v; want ErrInvalid naming the variable", err)
+	}
+}
+
+func TestInvalidScope(t *testing.T) {
+	s := newStore(t, t.TempDir(), otelstore.Options{})
+	for _, sc := range []runlog.Scope{{}, {RunID: "r", StepID: "a\x00b"}, {RunID: "r", Attempt: -1}, {RunID: "r", Attributes: map[string]string{"runlog.x": "y"}}} {
+		if _, err := s.Activate(context.Background(), sc); !errors.Is(err, runlog.ErrInvalid) {
+			t.Errorf("Activate(%+v) = %v; want ErrInvalid", sc, err)
+		}
+	}
+}
