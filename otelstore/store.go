@@ -35,6 +35,9 @@ type Options struct {
 	// MinLevel is the lowest level stored. Zero means $RUNLOG_LEVEL if set
 	// (debug, info, ...), else INFO. Set LevelDebug to store DEBUG records.
 	MinLevel runlog.Level
+	// Resource holds extra resource attributes for every activation, such
+	// as service.name (default "runlog"). A scope's own attributes win.
+	Resource map[string]string
 	// LoggerName is the instrumentation scope of the records, LogEntry.Name.
 	// Default "runlog".
 	LoggerName string
@@ -152,7 +155,7 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 	a.exporter = exp
 	a.proc = newBatcher(exp, a.ID, &s.opts)
 	a.provider = sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.New(sc, a.ID)),
+		sdklog.WithResource(resource.New(sc, a.ID, s.opts.Resource)),
 		sdklog.WithProcessor(a.proc),
 	)
 	otelH := otelslog.NewHandler(s.opts.LoggerName,

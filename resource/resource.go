@@ -52,12 +52,13 @@ const (
 const DefaultServiceName = "runlog"
 
 // New returns the resource of an activation of scope s with the given
-// activation id. Scope attributes are added first so that runlog's own keys
-// win; service.name defaults to DefaultServiceName.
-func New(s runlog.Scope, activationID string) *sdkresource.Resource {
-	attrs := make([]attribute.KeyValue, 0, len(s.Attributes)+6)
-	if _, ok := s.Attributes[ServiceName]; !ok {
-		attrs = append(attrs, attribute.String(ServiceName, DefaultServiceName))
+// activation id. Later sources win: DefaultServiceName as service.name, the
+// store's attributes (extra), the scope's attributes, then runlog's own keys.
+func New(s runlog.Scope, activationID string, extra map[string]string) *sdkresource.Resource {
+	attrs := make([]attribute.KeyValue, 0, len(extra)+len(s.Attributes)+7)
+	attrs = append(attrs, attribute.String(ServiceName, DefaultServiceName))
+	for k, v := range extra {
+		attrs = append(attrs, attribute.String(k, v))
 	}
 	for k, v := range s.Attributes {
 		attrs = append(attrs, attribute.String(k, v))
@@ -150,16 +151,27 @@ func ModuleOf(function string) string {
 	return function
 }
 
-// Loki returns the name Loki gives an attribute: dots (and any other byte
-// outside [A-Za-z0-9_]) become underscores.
+// Loki returns the name Loki's OTLP ingestion gives an attribute, as
+// Prometheus' label namer does: every run of characters outside
+// [A-Za-z0-9] becomes one underscore, and a leading digit gets "key_".
+// Nested maps (slog groups) are joined with "_".
 func Loki(key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			b[i] = '_'
+	var b strings.Builder
+	under := false
+	for _, r := range key {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			under = false
+		} else if !under {
+			b.WriteByte('_')
+			under = true
 		}
 	}
-	return string(b)
+	s := b.String()
+	if s != "" && s[0] >= '0' && s[0] <= '9' {
+		s = "key_" + s
+	}
+	return s
 }
 
 var fromLoki = func() map[string]string {

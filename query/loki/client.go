@@ -1,0 +1,308 @@
+package loki
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/resource"
+)
+
+// Config configures a Client. The zero value of every field but URL is a
+// working default.
+type Config struct {
+	// URL is Loki's base URL, such as http://127.0.0.1:3100. Required.
+	URL string
+	// TenantID is sent as X-Scope-OrgID, for multi-tenant Loki.
+	TenantID string
+	// Username and Password enable basic auth; BearerToken sends
+	// "Authorization: Bearer ...". Use one or the other.
+	Username, Password string
+	BearerToken        string
+	// CAFile verifies the server with this CA; CertFile and KeyFile give a
+	// client certificate. InsecureSkipVerify disables verification.
+	CAFile, CertFile, KeyFile string
+	InsecureSkipVerify        bool
+	// Timeout bounds each HTTP request. Default 30s.
+	Timeout time.Duration
+	// ServiceName is the service_name index label of runlog's streams, the
+	// service.name the writers set. Default "runlog".
+	ServiceName string
+	// IndexLabels lists the attributes Loki was configured to index (such
+	// as cicd.pipeline.run.id); filters on them go into the stream selector.
+	// Others are matched as structured metadata.
+	IndexLabels []string
+	// MaxEntries is Loki's max_entries_limit_per_query. Default 5000.
+	MaxEntries int
+	// Parallelism is how many time windows are queried at once. Default 4.
+	Parallelism int
+	// MaxLookback is how far back a run's newest entry is looked for when
+	// the query gives no Start. Default 30 days (Loki's usual retention).
+	MaxLookback time.Duration
+	// MaxRunDuration is how long before its newest entry a run's oldest is
+	// looked for. Default 7 days.
+	MaxRunDuration time.Duration
+	// HTTPClient replaces the client built from the TLS settings.
+	HTTPClient *http.Client
+}
+
+// Client reads runlog entries from Loki. It is safe for concurrent use.
+type Client struct {
+	cfg   Config
+	base  *url.URL
+	http  *http.Client
+	index map[string]bool
+}
+
+var _ runlog.Fetcher = (*Client)(nil)
+
+// New returns a Client for the Loki at cfg.URL. It does not contact Loki.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, runlog.Invalidf("loki: URL %q is not an http(s) URL such as http://127.0.0.1:3100", cfg.URL)
+	}
+	if cfg.BearerToken != "" && cfg.Username != "" {
+		return nil, runlog.Invalidf("loki: both basic auth (username) and a bearer token are set; use one")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = resource.DefaultServiceName
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 5000
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	if cfg.MaxLookback <= 0 {
+		cfg.MaxLookback = 30 * 24 * time.Hour
+	}
+	if cfg.MaxRunDuration <= 0 {
+		cfg.MaxRunDuration = 7 * 24 * time.Hour
+	}
+	c := &Client{cfg: cfg, base: u, index: map[string]bool{}}
+	for _, l := range cfg.IndexLabels {
+		c.index[l] = true
+	}
+	c.http = cfg.HTTPClient
+	if c.http == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.Parallelism * 2
+		if tr.TLSClientConfig, err = TLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile, cfg.InsecureSkipVerify); err != nil {
+			return nil, err
+		}
+		c.http = &http.Client{Transport: tr}
+	}
+	return c, nil
+}
+
+// TLSConfig builds a TLS configuration from PEM files: a CA to verify the
+// server, and a client certificate and key. Empty names are skipped.
+func TLSConfig(caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.Config, error) {
+	t := &tls.Config{InsecureSkipVerify: insecureSkipVerify} //nolint:gosec // opt-in
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, runlog.Invalidf("read CA file: %v", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, runlog.Invalidf("CA file %s holds no PEM certificate", caFile)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, runlog.Invalidf("load client certificate: %v", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// URL returns the base URL of the Loki the client reads.
+func (c *Client) URL() string { return c.base.String() }
+
+// get runs a GET against Loki and decodes the JSON answer into out,
+// mapping failures to runlog's error kinds.
+func (c *Client) get(ctx context.Context, path string, params url.Values, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = params.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return &runlog.Error{Kind: runlog.ErrInvalid, Op: "fetch", Store: c.URL(), Err: err}
+	}
+	req.Header.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
+	req.Header.Set("Accept", "application/json")
+	if c.cfg.TenantID != "" {
+		req.Header.Set("X-Scope-OrgID", c.cfg.TenantID)
+	}
+	if c.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
+	} else if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return c.statusError(resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if ctx.Err() != nil {
+			return c.transportError(ctx, ctx.Err())
+		}
+		return &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(),
+			Err: fmt.Errorf("decode answer: %w", err), Hint: "is this URL a Loki?"}
+	}
+	return nil
+}
+
+func (c *Client) transportError(ctx context.Context, err error) error {
+	e := &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(), Err: err}
+	var op *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
+		e.Hint = fmt.Sprintf("Loki did not answer within %s; check that it runs, or raise the timeout", c.cfg.Timeout)
+	case errors.As(err, &op) && op.Op == "dial":
+		e.Hint = "cannot connect: check that Loki runs and that the URL is right"
+	default:
+		e.Hint = "check that Loki runs and is reachable"
+	}
+	return e
+}
+
+func (c *Client) statusError(code int, body string) error {
+	e := &runlog.Error{Op: "fetch", Store: c.URL(), Err: fmt.Errorf("HTTP %d: %s", code, body)}
+	switch {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		e.Kind = runlog.ErrUnauthorized
+		e.Hint = "check the credentials (username/password or bearer token) and the tenant id"
+	case code == http.StatusTooManyRequests:
+		e.Kind = runlog.ErrOverLimit
+		e.Hint = "Loki is rate limiting queries; retry later or narrow the query"
+	case code == http.StatusBadRequest && strings.Contains(body, "limit"):
+		e.Kind = runlog.ErrOverLimit
+		e.Hint = "the query exceeds a Loki limit; narrow the time range, or set max_entries to Loki's max_entries_limit_per_query"
+	case code == http.StatusBadRequest:
+		e.Kind = runlog.ErrInvalid
+		e.Hint = "Loki rejected the query"
+	case code == http.StatusNotFound:
+		e.Kind = runlog.ErrUnavailable
+		e.Hint = "no Loki API at this URL; give Loki's base URL, such as http://127.0.0.1:3100"
+	default:
+		e.Kind = runlog.ErrUnavailable
+		e.Hint = "Loki failed; retry later and check its logs"
+	}
+	return e
+}
+
+// streamsResponse is the answer of query_range for a log query, with the
+// categorize-labels encoding: values are [ts, line, {structuredMetadata}].
+type streamsResponse struct {
+	Data struct {
+		Result []struct {
+			Stream map[string]string `json:"stream"`
+			Values []value           `json:"values"`
+		} `json:"result"`
+	} `json:"data"`
+}
+
+type value struct {
+	ts   int64
+	line string
+	meta map[string]string
+}
+
+func (v *value) UnmarshalJSON(b []byte) error {
+	var raw [3]json.RawMessage
+	var n []json.RawMessage = raw[:0]
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	if len(n) < 2 {
+		return fmt.Errorf("log value has %d fields; want [ts, line, metadata]", len(n))
+	}
+	var ts string
+	if err := json.Unmarshal(n[0], &ts); err != nil {
+		return err
+	}
+	var err error
+	if v.ts, err = strconv.ParseInt(ts, 10, 64); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(n[1], &v.line); err != nil {
+		return err
+	}
+	if len(n) > 2 {
+		var m struct {
+			SM map[string]string `json:"structuredMetadata"`
+		}
+		if err := json.Unmarshal(n[2], &m); err != nil {
+			return err
+		}
+		v.meta = m.SM
+	}
+	return nil
+}
+
+// matrixResponse is the answer of query_range for a metric query.
+type matrixResponse struct {
+	Data struct {
+		Result []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
+	} `json:"data"`
+}
+
+// lokiOwn are the structured metadata Loki adds from OTLP fields, which map
+// to LogEntry fields or are dropped, never attributes.
+var lokiOwn = map[string]bool{
+	"observed_timestamp": true, "severity_text": true, "severity_number": true, "scope_name": true,
+	"scope_version": true, "flags": true, "trace_id": true, "span_id": true,
+	"dropped_attributes_count": true, "detected_level": true, "service_name": true,
+}
+
+func toEntry(v *value) runlog.LogEntry {
+	e := runlog.LogEntry{Message: v.line, Time: time.Unix(0, v.ts).UTC()}
+	ent := resource.Entry{LogEntry: &e}
+	for k, val := range v.meta {
+		switch k {
+		case "severity_number":
+			n, _ := strconv.Atoi(val)
+			e.Level = runlog.Level(n)
+		case "scope_name":
+			e.Name = val
+		case "trace_id":
+			e.TraceID = val
+		case "span_id":
+			e.SpanID = val
+		}
+		if !lokiOwn[k] {
+			ent.Set(resource.FromLoki(k), val)
+		}
+	}
+	ent.Finish()
+	return e
+}

@@ -1,0 +1,395 @@
+package loki
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runlog/runlog"
+)
+
+// cursor is what runlog.Cursor encodes for Loki: the sort key of the last
+// entry returned, and the run's time span so that later pages need not
+// look for it again.
+type cursor struct {
+	Key  bool   `json:"k,omitempty"`
+	T    int64  `json:"t,omitempty"`
+	Seq  uint64 `json:"s,omitempty"`
+	ID   string `json:"i,omitempty"`
+	Ch   int    `json:"c,omitempty"`
+	Lo   int64  `json:"a,omitempty"`
+	Hi   int64  `json:"b,omitempty"`
+	Live bool   `json:"l,omitempty"` // the run was recent: read up to now
+}
+
+func decodeCursor(c runlog.Cursor) (cursor, error) {
+	var cur cursor
+	if c == "" {
+		return cur, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(string(c))
+	if err == nil {
+		err = json.Unmarshal(b, &cur)
+	}
+	if err != nil || cur.Lo < 0 || cur.Hi < cur.Lo {
+		return cursor{}, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
+	}
+	return cur, nil
+}
+
+func (c cursor) encode() runlog.Cursor {
+	b, _ := json.Marshal(c)
+	return runlog.Cursor(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// after reports whether e sorts after the cursor's key.
+func (c *cursor) compare(e *runlog.LogEntry) int {
+	return cmp.Or(
+		cmp.Compare(e.Time.UnixNano(), c.T),
+		cmp.Compare(e.Sequence, c.Seq),
+		strings.Compare(e.ID, c.ID),
+		cmp.Compare(e.ChunkIndex, c.Ch))
+}
+
+func entryOrder(a, b *runlog.LogEntry) int {
+	return cmp.Or(
+		a.Time.Compare(b.Time),
+		cmp.Compare(a.Sequence, b.Sequence),
+		strings.Compare(a.ID, b.ID),
+		cmp.Compare(a.ChunkIndex, b.ChunkIndex))
+}
+
+// liveWindow: a run whose newest entry is this recent is read up to now on
+// every page, so that a tail sees what is written after the first page.
+const liveWindow = 5 * time.Minute
+
+// Fetch returns the entries matching q; see runlog.LogStore.
+//
+// It finds the time span to read (q.Start and q.End, else the run's own
+// span, found with two limit-1 queries), counts the matching entries per
+// time bucket with one metric query, and then reads just enough buckets,
+// grouped into windows of at most MaxEntries entries, Parallelism windows
+// at a time. Each window pages past Loki's per-query cap from the last
+// timestamp it saw, dropping the entries it already has; the pages are
+// then sorted, deduplicated and cut at the limit.
+func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	if err := q.Validate(); err != nil {
+		return runlog.Page{}, err
+	}
+	cur, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return runlog.Page{}, err
+	}
+	logql := c.logQL(&q)
+	now := time.Now().UnixNano()
+
+	lo, hi := cur.Lo, cur.Hi
+	if cur.Live || hi == 0 {
+		hi = now + 1
+	}
+	if !q.End.IsZero() {
+		hi = q.End.UnixNano()
+	}
+	if !q.Start.IsZero() {
+		lo = q.Start.UnixNano()
+	}
+	if lo == 0 {
+		first, last, found, err := c.span(ctx, logql, hi)
+		if err != nil {
+			return runlog.Page{}, err
+		}
+		if !found {
+			return runlog.Page{Next: q.Cursor}, nil
+		}
+		lo = first
+		if q.End.IsZero() {
+			hi = last + 1
+			cur.Live = now-last < int64(liveWindow)
+			if cur.Live {
+				hi = now + 1
+			}
+		}
+	}
+	cur.Lo, cur.Hi = lo, hi
+	if cur.Key {
+		if q.Direction == runlog.Forward {
+			lo = max(lo, cur.T)
+		} else {
+			hi = min(hi, cur.T+1)
+		}
+	}
+	if lo >= hi {
+		return runlog.Page{Next: q.Cursor}, nil
+	}
+
+	limit := q.EffectiveLimit()
+	windows, rest := c.plan(ctx, logql, lo, hi, limit+1, q.Direction)
+	entries, err := c.readWindows(ctx, logql, windows)
+	if err != nil {
+		return runlog.Page{}, err
+	}
+	dir := 1
+	if q.Direction == runlog.Backward {
+		dir = -1
+	}
+	slices.SortFunc(entries, func(a, b runlog.LogEntry) int { return dir * entryOrder(&a, &b) })
+	out := entries[:0]
+	for i := range entries {
+		e := &entries[i]
+		if cur.Key && cur.compare(e)*dir <= 0 {
+			continue // returned by an earlier page
+		}
+		if n := len(out); n > 0 && entryOrder(&out[n-1], e) == 0 {
+			continue // read twice, at a window or page boundary
+		}
+		out = append(out, *e)
+	}
+	p := runlog.Page{More: len(out) > limit || rest}
+	p.Entries = slices.Clone(out[:min(limit, len(out))])
+	if n := len(p.Entries); n > 0 {
+		last := &p.Entries[n-1]
+		cur.Key, cur.T, cur.Seq, cur.ID, cur.Ch = true, last.Time.UnixNano(), last.Sequence, last.ID, last.ChunkIndex
+	}
+	p.Next = cur.encode()
+	if len(p.Entries) == 0 && q.Cursor != "" {
+		p.Next = q.Cursor
+	}
+	return p, nil
+}
+
+// span finds the time span of the entries logql matches before end: the
+// newest, looked for in growing windows back to MaxLookback, then the
+// oldest, at most MaxRunDuration before it.
+func (c *Client) span(ctx context.Context, logql string, end int64) (first, last int64, found bool, err error) {
+	prev := end
+	for _, d := range []time.Duration{15 * time.Minute, 2 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, c.cfg.MaxLookback} {
+		from := end - int64(min(d, c.cfg.MaxLookback))
+		if from >= prev {
+			continue
+		}
+		vals, err := c.queryRange(ctx, logql, from, prev, 1, "backward")
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if len(vals) > 0 {
+			last, found = vals[0].ts, true
+			break
+		}
+		prev = from
+	}
+	if !found {
+		return 0, 0, false, nil
+	}
+	vals, err := c.queryRange(ctx, logql, last-int64(c.cfg.MaxRunDuration), last+1, 1, "forward")
+	if err != nil {
+		return 0, 0, false, err
+	}
+	first = last
+	if len(vals) > 0 {
+		first = vals[0].ts
+	}
+	return first, last, true, nil
+}
+
+type window struct{ lo, hi int64 }
+
+// buckets is how finely plan counts entries over the span it reads.
+const buckets = 128
+
+// plan splits [lo, hi) into windows of at most MaxEntries entries each,
+// enough of them, in direction dir, to hold want entries. rest reports
+// that entries remain outside the windows. The counts come from one
+// count_over_time query; they only size the windows (every window is read
+// whole), so a failed or rough count costs speed, never correctness.
+func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int, dir runlog.Direction) (ws []window, rest bool) {
+	step := max((hi-lo+buckets-1)/buckets, int64(time.Millisecond))
+	step = (step + int64(time.Millisecond) - 1) / int64(time.Millisecond) * int64(time.Millisecond)
+	n := int((hi - lo + step - 1) / step)
+	if n <= 1 {
+		return []window{{lo, hi}}, false
+	}
+	counts, err := c.count(ctx, logql, lo, step, n)
+	if err != nil {
+		return []window{{lo, hi}}, false // read it all, unplanned
+	}
+	bucket := func(i int) window { return window{lo + int64(i)*step, min(lo+int64(i+1)*step, hi)} }
+	total, inWin := 0, 0
+	var cur window
+	flush := func() {
+		if cur.hi > cur.lo {
+			ws = append(ws, cur)
+		}
+		cur, inWin = window{}, 0
+	}
+	add := func(b window, k int) {
+		if cur.hi > cur.lo && inWin+k > c.cfg.MaxEntries {
+			flush()
+		}
+		if cur.hi == cur.lo {
+			cur = b
+		} else {
+			cur.lo, cur.hi = min(cur.lo, b.lo), max(cur.hi, b.hi)
+		}
+		inWin += k
+	}
+	i, end, inc := 0, n, 1
+	if dir == runlog.Backward {
+		i, end, inc = n-1, -1, -1
+	}
+	for ; i != end; i += inc {
+		if total >= want {
+			rest = rest || counts[i] > 0
+			continue
+		}
+		total += counts[i]
+		add(bucket(i), counts[i])
+	}
+	flush()
+	return ws, rest
+}
+
+// count returns the matching entries per bucket of width step from lo.
+func (c *Client) count(ctx context.Context, logql string, lo, step int64, n int) ([]int, error) {
+	ms := step / int64(time.Millisecond)
+	query := fmt.Sprintf("sum(count_over_time(%s [%dms]))", logql, ms)
+	params := url.Values{
+		"query": {query},
+		// A point at t counts (t-step, t]: the point for bucket i sits at
+		// its end.
+		"start": {strconv.FormatInt(lo+step, 10)},
+		"end":   {strconv.FormatInt(lo+int64(n)*step, 10)},
+		"step":  {fmt.Sprintf("%dms", ms)},
+	}
+	var resp matrixResponse
+	if err := c.get(ctx, "/loki/api/v1/query_range", params, &resp); err != nil {
+		return nil, err
+	}
+	counts := make([]int, n)
+	for _, r := range resp.Data.Result {
+		for _, v := range r.Values {
+			sec, ok1 := v[0].(float64)
+			s, ok2 := v[1].(string)
+			if !ok1 || !ok2 {
+				continue
+			}
+			k, _ := strconv.Atoi(s)
+			i := int((int64(sec*1e9+0.5)-lo+step/2)/step) - 1
+			counts[min(max(i, 0), n-1)] += k
+		}
+	}
+	return counts, nil
+}
+
+// readWindows reads every entry of every window, Parallelism at a time.
+func (c *Client) readWindows(ctx context.Context, logql string, ws []window) ([]runlog.LogEntry, error) {
+	results := make([][]runlog.LogEntry, len(ws))
+	errs := make([]error, len(ws))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, c.cfg.Parallelism)
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i], errs[i] = c.readWindow(ctx, logql, w)
+			if errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var n int
+	for _, r := range results {
+		n += len(r)
+	}
+	all := make([]runlog.LogEntry, 0, n)
+	for _, r := range results {
+		all = append(all, r...)
+	}
+	return all, nil
+}
+
+// readWindow reads every entry of w, paging past MaxEntries: each page
+// starts at the newest timestamp of the one before (entries sharing it may
+// have been cut), and the entries at that timestamp already read are
+// dropped.
+func (c *Client) readWindow(ctx context.Context, logql string, w window) ([]runlog.LogEntry, error) {
+	var out []runlog.LogEntry
+	from := w.lo
+	seen := map[string]bool{} // ids of entries at timestamp from
+	for {
+		vals, err := c.queryRange(ctx, logql, from, w.hi, c.cfg.MaxEntries, "forward")
+		if err != nil {
+			return nil, err
+		}
+		newest := from
+		for i := range vals {
+			v := &vals[i]
+			e := toEntry(v)
+			if v.ts == from && seen[entryKey(&e)] {
+				continue
+			}
+			out = append(out, e)
+			newest = max(newest, v.ts)
+		}
+		if len(vals) < c.cfg.MaxEntries {
+			return out, nil
+		}
+		if newest == from {
+			return nil, &runlog.Error{Kind: runlog.ErrOverLimit, Op: "fetch", Store: c.URL(),
+				Err:  fmt.Errorf("more than %d entries share the timestamp %s", c.cfg.MaxEntries, time.Unix(0, from).UTC().Format(time.RFC3339Nano)),
+				Hint: "raise Loki's max_entries_limit_per_query and the max_entries setting"}
+		}
+		clear(seen)
+		for i := range out {
+			if out[i].Time.UnixNano() == newest {
+				seen[entryKey(&out[i])] = true
+			}
+		}
+		from = newest
+	}
+}
+
+func entryKey(e *runlog.LogEntry) string { return e.ID + "/" + strconv.Itoa(e.ChunkIndex) }
+
+// queryRange runs one log query and returns its values in timestamp order
+// (Loki sorts within a stream; entries of several streams are merged here).
+func (c *Client) queryRange(ctx context.Context, logql string, from, to int64, limit int, direction string) ([]value, error) {
+	params := url.Values{
+		"query":     {logql},
+		"start":     {strconv.FormatInt(from, 10)},
+		"end":       {strconv.FormatInt(to, 10)},
+		"limit":     {strconv.Itoa(limit)},
+		"direction": {direction},
+	}
+	var resp streamsResponse
+	if err := c.get(ctx, "/loki/api/v1/query_range", params, &resp); err != nil {
+		return nil, err
+	}
+	var vals []value
+	for _, r := range resp.Data.Result {
+		vals = append(vals, r.Values...)
+	}
+	if len(resp.Data.Result) > 1 {
+		if direction == "backward" {
+			slices.SortStableFunc(vals, func(a, b value) int { return cmp.Compare(b.ts, a.ts) })
+		} else {
+			slices.SortStableFunc(vals, func(a, b value) int { return cmp.Compare(a.ts, b.ts) })
+		}
+	}
+	return vals, nil
+}
