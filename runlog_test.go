@@ -74,7 +74,9 @@ func testFlavor() runlog.Flavor {
 			{Name: "timeout", Type: runlog.TypeDuration, Default: "5s"},
 			{Name: "api_key", Type: runlog.TypeString, Secret: true},
 		},
-		Open: func(context.Context, runlog.Config) (runlog.LogStore, error) { return nil, errors.New("not opened in tests") },
+		Open: func(context.Context, runlog.Config) (runlog.LogStore, error) {
+			return nil, errors.New("not opened in tests")
+		},
 	}
 }
 

@@ -91,7 +91,9 @@ func TestStdDefaultLogger(t *testing.T) {
 	}
 }
 
-func typeName(v any) string { return strings.TrimPrefix(strings.TrimPrefix(otelstore.TypeName(v), "*"), "slog.") }
+func typeName(v any) string {
+	return strings.TrimPrefix(strings.TrimPrefix(otelstore.TypeName(v), "*"), "slog.")
+}
 
 // TestConsoleIsPreviousHandler checks that a handler the user had set stays
 // in use, at its own level, and is restored.

@@ -36,6 +36,7 @@ func (s *suite) roundTrip() {
 
 	es := s.messages(runlog.Query{RunID: run, StepID: "train"}, "hello", "debugging", "careful")
 	e := es[0]
+	attr := func(k string) string { return e.Attributes[s.h.AttributeKey(k)] }
 	want := func(field string, got, want any) {
 		t.Helper()
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -51,12 +52,12 @@ func (s *suite) roundTrip() {
 	want("Level", es[2].Level, runlog.LevelWarn)
 	want("ChunkIndex", e.ChunkIndex, 0)
 	want("TotalChunks", e.TotalChunks, 1)
-	want("Attributes[k]", e.Attributes["k"], "v")
-	want("Attributes[n]", e.Attributes["n"], "42")
-	want("Attributes[g.a]", e.Attributes["g.a"], "1")
-	want("Attributes[g.h.b]", e.Attributes["g.h.b"], "true")
-	want("Attributes[cicd.pipeline.name]", e.Attributes["cicd.pipeline.name"], "storetest-pipeline")
-	want("Attributes[exception.message] of the entry logged with an error", es[2].Attributes["exception.message"], "boom")
+	want("Attributes[k]", attr("k"), "v")
+	want("Attributes[n]", attr("n"), "42")
+	want("Attributes[g.a]", attr("g.a"), "1")
+	want("Attributes[g.h.b]", attr("g.h.b"), "true")
+	want("Attributes[cicd.pipeline.name]", attr("cicd.pipeline.name"), "storetest-pipeline")
+	want("Attributes[exception.message] of the entry logged with an error", es[2].Attributes[s.h.AttributeKey("exception.message")], "boom")
 	if e.Time.Before(before) || e.Time.After(after) {
 		t.Errorf("entry %q: timestamp %s is outside the time it was logged (%s to %s)", e.Message, e.Time, before, after)
 	}
@@ -276,6 +277,9 @@ func (s *suite) paging() {
 			if !p.More {
 				break
 			}
+			if len(p.Entries) == 0 || p.Next == q.Cursor {
+				s.t.Fatalf("limit %d page %d: no entries, More, and a cursor that does not move: a reader would loop forever", limit, page)
+			}
 			if page > n {
 				s.t.Fatalf("limit %d: more than %d pages", limit, n)
 			}
@@ -332,6 +336,9 @@ func (s *suite) pagingBackward() {
 		got = append(got, p.Entries...)
 		if !p.More {
 			break
+		}
+		if len(p.Entries) == 0 || p.Next == q.Cursor {
+			s.t.Fatalf("backward page after %d entries: %d entries, More, and a cursor that does not move: a reader would loop forever", len(got), len(p.Entries))
 		}
 		q.Cursor = p.Next
 		if len(got) > 2*n {

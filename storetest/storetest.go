@@ -50,6 +50,11 @@ type Harness struct {
 	// trace and span ids in lower-case hex. The round-trip check then
 	// requires them on the entry. Unset, that part is skipped.
 	WithSpan func(ctx context.Context) (ctx2 context.Context, traceID, spanID string)
+	// AttributeKey maps the key an attribute was logged with to the key the
+	// store returns it under, for backends that rename keys (Loki turns
+	// "g.a" into "g_a"). Nil means keys come back as logged, nested groups
+	// joined with ".".
+	AttributeKey func(string) string
 	// Skip names checks (see Checks) the store does not claim. They are
 	// reported as skipped, not passed.
 	Skip []string
@@ -96,6 +101,9 @@ func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.Store == nil {
 		t.Fatal("storetest: Harness.Store is nil")
+	}
+	if h.AttributeKey == nil {
+		h.AttributeKey = func(k string) string { return k }
 	}
 	if h.Timeout == 0 {
 		h.Timeout = 30 * time.Second

@@ -284,6 +284,18 @@ var lokiOwn = map[string]bool{
 	"dropped_attributes_count": true, "detected_level": true, "service_name": true,
 }
 
+// AttributeKey returns the key under which an attribute logged as key comes
+// back from Loki: runlog's own and the semantic-convention keys it knows
+// keep their dots; others take Loki's form ("g.a" becomes "g_a"), which
+// cannot be mapped back.
+func AttributeKey(key string) string {
+	if l := resource.Loki(key); resource.FromLoki(l) == key {
+		return key
+	} else {
+		return l
+	}
+}
+
 func toEntry(v *value) runlog.LogEntry {
 	e := runlog.LogEntry{Message: v.line, Time: time.Unix(0, v.ts).UTC()}
 	ent := resource.Entry{LogEntry: &e}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -131,10 +132,19 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 
 	limit := q.EffectiveLimit()
-	windows, rest := c.plan(ctx, logql, lo, hi, limit+1, q.Direction)
+	windows, rest := c.plan(ctx, logql, lo, hi, limit+2, q.Direction)
 	entries, err := c.readWindows(ctx, logql, windows)
 	if err != nil {
 		return runlog.Page{}, err
+	}
+	if rest.hi > rest.lo && len(entries) <= limit+1 {
+		// The counts were off: read the rest too rather than return a
+		// short page.
+		more, err := c.readWindows(ctx, logql, []window{rest})
+		if err != nil {
+			return runlog.Page{}, err
+		}
+		entries, rest = append(entries, more...), window{}
 	}
 	dir := 1
 	if q.Direction == runlog.Backward {
@@ -152,7 +162,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		}
 		out = append(out, *e)
 	}
-	p := runlog.Page{More: len(out) > limit || rest}
+	p := runlog.Page{More: len(out) > limit || rest.hi > rest.lo}
 	p.Entries = slices.Clone(out[:min(limit, len(out))])
 	if n := len(p.Entries); n > 0 {
 		last := &p.Entries[n-1]
@@ -205,22 +215,30 @@ type window struct{ lo, hi int64 }
 const buckets = 128
 
 // plan splits [lo, hi) into windows of at most MaxEntries entries each,
-// enough of them, in direction dir, to hold want entries. rest reports
-// that entries remain outside the windows. The counts come from one
-// count_over_time query; they only size the windows (every window is read
-// whole), so a failed or rough count costs speed, never correctness.
-func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int, dir runlog.Direction) (ws []window, rest bool) {
-	step := max((hi-lo+buckets-1)/buckets, int64(time.Millisecond))
-	step = (step + int64(time.Millisecond) - 1) / int64(time.Millisecond) * int64(time.Millisecond)
-	n := int((hi - lo + step - 1) / step)
+// enough of them, in direction dir, to hold want entries. rest is the part
+// of [lo, hi) left outside the windows, empty when it holds no entries. The
+// counts come from one count_over_time query; they only size the windows
+// (every window is read whole, and Fetch reads rest too when the windows
+// fall short), so a failed or rough count costs speed, never correctness.
+func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int, dir runlog.Direction) (ws []window, rest window) {
+	const ms = int64(time.Millisecond)
+	step := max((hi-lo+buckets-1)/buckets, ms)
+	step = (step + ms - 1) / ms * ms
+	// Loki aligns the points of a metric query to multiples of the step, so
+	// buckets are aligned too: bucket k is [k*step, (k+1)*step), counted by
+	// the point at its end.
+	k0, k1 := lo/step, (hi+step-1)/step
+	n := int(k1 - k0)
 	if n <= 1 {
-		return []window{{lo, hi}}, false
+		return []window{{lo, hi}}, window{}
 	}
-	counts, err := c.count(ctx, logql, lo, step, n)
+	counts, err := c.count(ctx, logql, k0, n, step)
 	if err != nil {
-		return []window{{lo, hi}}, false // read it all, unplanned
+		return []window{{lo, hi}}, window{}
 	}
-	bucket := func(i int) window { return window{lo + int64(i)*step, min(lo+int64(i+1)*step, hi)} }
+	bucket := func(i int) window {
+		return window{max((k0+int64(i))*step, lo), min((k0+int64(i)+1)*step, hi)}
+	}
 	total, inWin := 0, 0
 	var cur window
 	flush := func() {
@@ -229,8 +247,20 @@ func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int,
 		}
 		cur, inWin = window{}, 0
 	}
-	add := func(b window, k int) {
-		if cur.hi > cur.lo && inWin+k > c.cfg.MaxEntries {
+	i, end, inc := 0, n, 1
+	if dir == runlog.Backward {
+		i, end, inc = n-1, -1, -1
+	}
+	for ; i != end; i += inc {
+		b := bucket(i)
+		if total >= want {
+			if counts[i] > 0 {
+				rest.lo, rest.hi = min(cmp.Or(rest.lo, b.lo), b.lo), max(rest.hi, b.hi)
+			}
+			continue
+		}
+		total += counts[i]
+		if cur.hi > cur.lo && inWin+counts[i] > c.cfg.MaxEntries {
 			flush()
 		}
 		if cur.hi == cur.lo {
@@ -238,34 +268,28 @@ func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int,
 		} else {
 			cur.lo, cur.hi = min(cur.lo, b.lo), max(cur.hi, b.hi)
 		}
-		inWin += k
-	}
-	i, end, inc := 0, n, 1
-	if dir == runlog.Backward {
-		i, end, inc = n-1, -1, -1
-	}
-	for ; i != end; i += inc {
-		if total >= want {
-			rest = rest || counts[i] > 0
-			continue
-		}
-		total += counts[i]
-		add(bucket(i), counts[i])
+		inWin += counts[i]
 	}
 	flush()
+	if rest.hi > rest.lo {
+		// Everything beyond the windows, not only the buckets with counts.
+		if dir == runlog.Forward {
+			rest = window{ws[len(ws)-1].hi, hi}
+		} else {
+			rest = window{lo, ws[len(ws)-1].lo}
+		}
+	}
 	return ws, rest
 }
 
-// count returns the matching entries per bucket of width step from lo.
-func (c *Client) count(ctx context.Context, logql string, lo, step int64, n int) ([]int, error) {
+// count returns the matching entries of n buckets of width step, the first
+// being [k0*step, (k0+1)*step).
+func (c *Client) count(ctx context.Context, logql string, k0 int64, n int, step int64) ([]int, error) {
 	ms := step / int64(time.Millisecond)
-	query := fmt.Sprintf("sum(count_over_time(%s [%dms]))", logql, ms)
 	params := url.Values{
-		"query": {query},
-		// A point at t counts (t-step, t]: the point for bucket i sits at
-		// its end.
-		"start": {strconv.FormatInt(lo+step, 10)},
-		"end":   {strconv.FormatInt(lo+int64(n)*step, 10)},
+		"query": {fmt.Sprintf("sum(count_over_time(%s [%dms]))", logql, ms)},
+		"start": {strconv.FormatInt((k0+1)*step, 10)},
+		"end":   {strconv.FormatInt((k0+int64(n))*step, 10)},
 		"step":  {fmt.Sprintf("%dms", ms)},
 	}
 	var resp matrixResponse
@@ -281,7 +305,7 @@ func (c *Client) count(ctx context.Context, logql string, lo, step int64, n int)
 				continue
 			}
 			k, _ := strconv.Atoi(s)
-			i := int((int64(sec*1e9+0.5)-lo+step/2)/step) - 1
+			i := int(int64(math.Round(sec*1e3))*int64(time.Millisecond)/step-k0) - 1
 			counts[min(max(i, 0), n-1)] += k
 		}
 	}
