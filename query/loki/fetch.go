@@ -132,10 +132,21 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 
 	limit := q.EffectiveLimit()
-	windows, rest := c.plan(ctx, logql, lo, hi, limit+2, q.Direction)
-	entries, err := c.readWindows(ctx, logql, windows)
-	if err != nil {
+	var (
+		entries []runlog.LogEntry
+		rest    window
+		more    bool
+	)
+	if small, cut, ok, err := c.smallPage(ctx, logql, lo, hi, limit, q.Direction, &cur); err != nil {
 		return runlog.Page{}, err
+	} else if ok {
+		entries, more = small, cut
+	} else {
+		var windows []window
+		windows, rest = c.plan(ctx, logql, lo, hi, limit+2, q.Direction)
+		if entries, err = c.readWindows(ctx, logql, windows); err != nil {
+			return runlog.Page{}, err
+		}
 	}
 	if rest.hi > rest.lo && len(entries) <= limit+1 {
 		// The counts were off: read the rest too rather than return a
@@ -162,7 +173,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		}
 		out = append(out, *e)
 	}
-	p := runlog.Page{More: len(out) > limit || rest.hi > rest.lo}
+	p := runlog.Page{More: len(out) > limit || rest.hi > rest.lo || more}
 	p.Entries = slices.Clone(out[:min(limit, len(out))])
 	if n := len(p.Entries); n > 0 {
 		last := &p.Entries[n-1]
@@ -173,6 +184,52 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		p.Next = q.Cursor
 	}
 	return p, nil
+}
+
+// smallPage serves a page that fits one Loki query: it asks for a few more
+// entries than the limit and keeps those before the last timestamp seen,
+// which are complete (entries sharing the last timestamp may have been
+// cut); cut reports that entries were left out. ok is false when that
+// leaves too few; Fetch then plans windows.
+func (c *Client) smallPage(ctx context.Context, logql string, lo, hi int64, limit int, dir runlog.Direction, cur *cursor) (entries []runlog.LogEntry, cut, ok bool, err error) {
+	want := limit + 16
+	if want > c.cfg.MaxEntries {
+		return nil, false, false, nil
+	}
+	direction := "forward"
+	if dir == runlog.Backward {
+		direction = "backward"
+	}
+	vals, err := c.queryRange(ctx, logql, lo, hi, want, direction)
+	if err != nil {
+		return nil, false, false, err
+	}
+	whole := len(vals) < want
+	edge := int64(0)
+	if !whole {
+		edge = vals[len(vals)-1].ts
+	}
+	out := make([]runlog.LogEntry, 0, len(vals))
+	for i := range vals {
+		if !whole && vals[i].ts == edge {
+			continue
+		}
+		out = append(out, toEntry(&vals[i]))
+	}
+	if whole {
+		return out, false, true, nil
+	}
+	sign := 1
+	if dir == runlog.Backward {
+		sign = -1
+	}
+	fresh := 0
+	for i := range out {
+		if !cur.Key || cur.compare(&out[i])*sign > 0 {
+			fresh++
+		}
+	}
+	return out, true, fresh > limit, nil
 }
 
 // span finds the time span of the entries logql matches before end: the
