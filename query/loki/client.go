@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,9 +137,9 @@ func TLSConfig(caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.
 // URL returns the base URL of the Loki the client reads.
 func (c *Client) URL() string { return c.base.String() }
 
-// get runs a GET against Loki and decodes the JSON answer into out,
-// mapping failures to runlog's error kinds.
-func (c *Client) get(ctx context.Context, path string, params url.Values, out any) error {
+// get runs a GET against Loki and returns the answer's body, mapping
+// failures to runlog's error kinds.
+func (c *Client) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	u := *c.base
@@ -148,7 +147,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, out an
 	u.RawQuery = params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return &runlog.Error{Kind: runlog.ErrInvalid, Op: "fetch", Store: c.URL(), Err: err}
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "fetch", Store: c.URL(), Err: err}
 	}
 	req.Header.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
 	req.Header.Set("Accept", "application/json")
@@ -162,21 +161,23 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, out an
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportError(ctx, err)
+		return nil, c.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return c.statusError(resp.StatusCode, strings.TrimSpace(string(body)))
+		return nil, c.statusError(resp.StatusCode, strings.TrimSpace(string(body)))
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		if ctx.Err() != nil {
-			return c.transportError(ctx, ctx.Err())
-		}
-		return &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(),
-			Err: fmt.Errorf("decode answer: %w", err), Hint: "is this URL a Loki?"}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
 	}
-	return nil
+	return body, nil
+}
+
+func (c *Client) decodeError(err error) error {
+	return &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(),
+		Err: err, Hint: "is this URL a Loki?"}
 }
 
 func (c *Client) transportError(ctx context.Context, err error) error {
@@ -218,55 +219,6 @@ func (c *Client) statusError(code int, body string) error {
 	return e
 }
 
-// streamsResponse is the answer of query_range for a log query, with the
-// categorize-labels encoding: values are [ts, line, {structuredMetadata}].
-type streamsResponse struct {
-	Data struct {
-		Result []struct {
-			Stream map[string]string `json:"stream"`
-			Values []value           `json:"values"`
-		} `json:"result"`
-	} `json:"data"`
-}
-
-type value struct {
-	ts   int64
-	line string
-	meta map[string]string
-}
-
-func (v *value) UnmarshalJSON(b []byte) error {
-	var raw [3]json.RawMessage
-	var n []json.RawMessage = raw[:0]
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	if len(n) < 2 {
-		return fmt.Errorf("log value has %d fields; want [ts, line, metadata]", len(n))
-	}
-	var ts string
-	if err := json.Unmarshal(n[0], &ts); err != nil {
-		return err
-	}
-	var err error
-	if v.ts, err = strconv.ParseInt(ts, 10, 64); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(n[1], &v.line); err != nil {
-		return err
-	}
-	if len(n) > 2 {
-		var m struct {
-			SM map[string]string `json:"structuredMetadata"`
-		}
-		if err := json.Unmarshal(n[2], &m); err != nil {
-			return err
-		}
-		v.meta = m.SM
-	}
-	return nil
-}
-
 // matrixResponse is the answer of query_range for a metric query.
 type matrixResponse struct {
 	Data struct {
@@ -296,10 +248,11 @@ func AttributeKey(key string) string {
 	}
 }
 
-func toEntry(v *value) runlog.LogEntry {
-	e := runlog.LogEntry{Message: v.line, Time: time.Unix(0, v.ts).UTC()}
+func toEntry(ts int64, line string, meta [][2]string) runlog.LogEntry {
+	e := runlog.LogEntry{Message: line, Time: time.Unix(0, ts).UTC()}
 	ent := resource.Entry{LogEntry: &e}
-	for k, val := range v.meta {
+	for _, kv := range meta {
+		k, val := kv[0], kv[1]
 		switch k {
 		case "severity_number":
 			n, _ := strconv.Atoi(val)

@@ -142,20 +142,20 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	} else if ok {
 		entries, more = small, cut
 	} else {
-		var windows []window
-		windows, rest = c.plan(ctx, logql, lo, hi, limit+2, q.Direction)
-		if entries, err = c.readWindows(ctx, logql, windows); err != nil {
-			return runlog.Page{}, err
+		// Plan for a tenth more than the limit, since bucket counts are
+		// approximate at their edges; when the windows still fall short,
+		// plan again over what is left, for what is missing.
+		want := limit + limit/10 + 2
+		rest = window{lo, hi}
+		for rest.hi > rest.lo && len(entries) <= limit+1 {
+			var windows []window
+			windows, rest = c.plan(ctx, logql, rest.lo, rest.hi, want-len(entries), q.Direction)
+			more, err := c.readWindows(ctx, logql, windows)
+			if err != nil {
+				return runlog.Page{}, err
+			}
+			entries = append(entries, more...)
 		}
-	}
-	if rest.hi > rest.lo && len(entries) <= limit+1 {
-		// The counts were off: read the rest too rather than return a
-		// short page.
-		more, err := c.readWindows(ctx, logql, []window{rest})
-		if err != nil {
-			return runlog.Page{}, err
-		}
-		entries, rest = append(entries, more...), window{}
 	}
 	dir := 1
 	if q.Direction == runlog.Backward {
@@ -207,14 +207,14 @@ func (c *Client) smallPage(ctx context.Context, logql string, lo, hi int64, limi
 	whole := len(vals) < want
 	edge := int64(0)
 	if !whole {
-		edge = vals[len(vals)-1].ts
+		edge = vals[len(vals)-1].Time.UnixNano()
 	}
-	out := make([]runlog.LogEntry, 0, len(vals))
+	out := vals[:0]
 	for i := range vals {
-		if !whole && vals[i].ts == edge {
+		if !whole && vals[i].Time.UnixNano() == edge {
 			continue
 		}
-		out = append(out, toEntry(&vals[i]))
+		out = append(out, vals[i])
 	}
 	if whole {
 		return out, false, true, nil
@@ -247,7 +247,7 @@ func (c *Client) span(ctx context.Context, logql string, end int64) (first, last
 			return 0, 0, false, err
 		}
 		if len(vals) > 0 {
-			last, found = vals[0].ts, true
+			last, found = vals[0].Time.UnixNano(), true
 			break
 		}
 		prev = from
@@ -261,7 +261,7 @@ func (c *Client) span(ctx context.Context, logql string, end int64) (first, last
 	}
 	first = last
 	if len(vals) > 0 {
-		first = vals[0].ts
+		first = vals[0].Time.UnixNano()
 	}
 	return first, last, true, nil
 }
@@ -273,7 +273,7 @@ const buckets = 128
 
 // plan splits [lo, hi) into windows of at most MaxEntries entries each,
 // enough of them, in direction dir, to hold want entries. rest is the part
-// of [lo, hi) left outside the windows, empty when it holds no entries. The
+// of [lo, hi) left outside the windows. The
 // counts come from one count_over_time query; they only size the windows
 // (every window is read whole, and Fetch reads rest too when the windows
 // fall short), so a failed or rough count costs speed, never correctness.
@@ -308,14 +308,8 @@ func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int,
 	if dir == runlog.Backward {
 		i, end, inc = n-1, -1, -1
 	}
-	for ; i != end; i += inc {
+	for ; i != end && total < want; i += inc {
 		b := bucket(i)
-		if total >= want {
-			if counts[i] > 0 {
-				rest.lo, rest.hi = min(cmp.Or(rest.lo, b.lo), b.lo), max(rest.hi, b.hi)
-			}
-			continue
-		}
 		total += counts[i]
 		if cur.hi > cur.lo && inWin+counts[i] > c.cfg.MaxEntries {
 			flush()
@@ -328,8 +322,7 @@ func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int,
 		inWin += counts[i]
 	}
 	flush()
-	if rest.hi > rest.lo {
-		// Everything beyond the windows, not only the buckets with counts.
+	if i != end {
 		if dir == runlog.Forward {
 			rest = window{ws[len(ws)-1].hi, hi}
 		} else {
@@ -349,9 +342,13 @@ func (c *Client) count(ctx context.Context, logql string, k0 int64, n int, step 
 		"end":   {strconv.FormatInt((k0+int64(n))*step, 10)},
 		"step":  {fmt.Sprintf("%dms", ms)},
 	}
-	var resp matrixResponse
-	if err := c.get(ctx, "/loki/api/v1/query_range", params, &resp); err != nil {
+	body, err := c.get(ctx, "/loki/api/v1/query_range", params)
+	if err != nil {
 		return nil, err
+	}
+	var resp matrixResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, c.decodeError(err)
 	}
 	counts := make([]int, n)
 	for _, r := range resp.Data.Result {
@@ -419,13 +416,13 @@ func (c *Client) readWindow(ctx context.Context, logql string, w window) ([]runl
 		}
 		newest := from
 		for i := range vals {
-			v := &vals[i]
-			e := toEntry(v)
-			if v.ts == from && seen[entryKey(&e)] {
+			e := &vals[i]
+			ts := e.Time.UnixNano()
+			if ts == from && seen[entryKey(e)] {
 				continue
 			}
-			out = append(out, e)
-			newest = max(newest, v.ts)
+			out = append(out, *e)
+			newest = max(newest, ts)
 		}
 		if len(vals) < c.cfg.MaxEntries {
 			return out, nil
@@ -447,9 +444,10 @@ func (c *Client) readWindow(ctx context.Context, logql string, w window) ([]runl
 
 func entryKey(e *runlog.LogEntry) string { return e.ID + "/" + strconv.Itoa(e.ChunkIndex) }
 
-// queryRange runs one log query and returns its values in timestamp order
-// (Loki sorts within a stream; entries of several streams are merged here).
-func (c *Client) queryRange(ctx context.Context, logql string, from, to int64, limit int, direction string) ([]value, error) {
+// queryRange runs one log query and returns its entries in timestamp
+// order (Loki sorts within a stream; entries of several streams are merged
+// here).
+func (c *Client) queryRange(ctx context.Context, logql string, from, to int64, limit int, direction string) ([]runlog.LogEntry, error) {
 	params := url.Values{
 		"query":     {logql},
 		"start":     {strconv.FormatInt(from, 10)},
@@ -457,20 +455,25 @@ func (c *Client) queryRange(ctx context.Context, logql string, from, to int64, l
 		"limit":     {strconv.Itoa(limit)},
 		"direction": {direction},
 	}
-	var resp streamsResponse
-	if err := c.get(ctx, "/loki/api/v1/query_range", params, &resp); err != nil {
+	body, err := c.get(ctx, "/loki/api/v1/query_range", params)
+	if err != nil {
 		return nil, err
 	}
-	var vals []value
-	for _, r := range resp.Data.Result {
-		vals = append(vals, r.Values...)
-	}
-	if len(resp.Data.Result) > 1 {
-		if direction == "backward" {
-			slices.SortStableFunc(vals, func(a, b value) int { return cmp.Compare(b.ts, a.ts) })
-		} else {
-			slices.SortStableFunc(vals, func(a, b value) int { return cmp.Compare(a.ts, b.ts) })
+	out := make([]runlog.LogEntry, 0, min(limit, 1024))
+	sorted := true
+	err = decodeStreams(body, func(ts int64, line string, meta [][2]string) {
+		if n := len(out); n > 0 && out[n-1].Time.UnixNano() > ts {
+			sorted = false
 		}
+		out = append(out, toEntry(ts, line, meta))
+	})
+	if err != nil {
+		return nil, c.decodeError(err)
 	}
-	return vals, nil
+	if direction == "backward" {
+		slices.SortStableFunc(out, func(a, b runlog.LogEntry) int { return b.Time.Compare(a.Time) })
+	} else if !sorted {
+		slices.SortStableFunc(out, func(a, b runlog.LogEntry) int { return a.Time.Compare(b.Time) })
+	}
+	return out, nil
 }
