@@ -34,6 +34,7 @@ func main() {
 	lines := flag.Int("lines", 100000, "lines in the step")
 	reps := flag.Int("reps", 3, "measurements of each reader (median reported)")
 	fetch := flag.String("fetch", "", "internal: fetch run/step RUN:STEP and print it")
+	settle := flag.Duration("settle", 5*time.Second, "pause between ingesting and measuring, so that ingestion work does not overlap")
 	flag.Parse()
 	if *lokiURL == "" {
 		fail(fmt.Errorf("-loki is required"))
@@ -48,6 +49,7 @@ func main() {
 	run := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	from, to, err := ingest(*lokiURL, run, *lines)
 	fail(err)
+	time.Sleep(*settle)
 	query := fmt.Sprintf(`{service_name="runlog"} | cicd_pipeline_run_id=%q | cicd_pipeline_task_run_id="big"`, run)
 	logcliArgs := []string{"query", "--addr", *lokiURL, "--quiet", "--forward", "--limit", strconv.Itoa(*lines),
 		"--batch", "5000", "--from", from.Format(time.RFC3339Nano), "--to", to.Format(time.RFC3339Nano), "-o", "raw", query}
@@ -56,9 +58,15 @@ func main() {
 	runlogArgs := []string{"-loki", *lokiURL, "-fetch", run + ":big"}
 
 	var lc, rl []measure
-	for range *reps {
-		lc = append(lc, measureCmd(*logcli, logcliArgs, *lines))
-		rl = append(rl, measureCmd(self, runlogArgs, *lines))
+	for i := range *reps {
+		// Alternate who goes first, so that neither always meets a warmer Loki.
+		if i%2 == 0 {
+			lc = append(lc, measureCmd(*logcli, logcliArgs, *lines))
+			rl = append(rl, measureCmd(self, runlogArgs, *lines))
+		} else {
+			rl = append(rl, measureCmd(self, runlogArgs, *lines))
+			lc = append(lc, measureCmd(*logcli, logcliArgs, *lines))
+		}
 	}
 	l, r := median(lc), median(rl)
 	fmt.Printf("\n== fetch of one %d-line step from Loki (median of %d) ==\n", *lines, *reps)

@@ -28,7 +28,12 @@ type cursor struct {
 	Ch   int    `json:"c,omitempty"`
 	Lo   int64  `json:"a,omitempty"`
 	Hi   int64  `json:"b,omitempty"`
-	Live bool   `json:"l,omitempty"` // the run was recent: read up to now
+	Live bool   `json:"l,omitempty"` // the run was recent: once read up to Hi, read on up to now
+	// Counts of buckets [K0, K0+len(Counts)) of width Step, from the page
+	// that counted them, so that later pages plan without counting again.
+	Step   int64 `json:"st,omitempty"`
+	K0     int64 `json:"k0,omitempty"`
+	Counts []int `json:"n,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
@@ -40,7 +45,7 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &cur)
 	}
-	if err != nil || cur.Lo < 0 || cur.Hi < cur.Lo {
+	if err != nil || cur.Lo < 0 || (cur.Hi != 0 && cur.Hi < cur.Lo) || cur.Step < 0 || cur.K0 < 0 {
 		return cursor{}, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
 	}
 	return cur, nil
@@ -93,8 +98,8 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	now := time.Now().UnixNano()
 
 	lo, hi := cur.Lo, cur.Hi
-	if cur.Live || hi == 0 {
-		hi = now + 1
+	if hi == 0 {
+		hi = now + 1 // a live run, read up to now (see the end of Fetch)
 	}
 	if !q.End.IsZero() {
 		hi = q.End.UnixNano()
@@ -114,9 +119,6 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		if q.End.IsZero() {
 			hi = last + 1
 			cur.Live = now-last < int64(liveWindow)
-			if cur.Live {
-				hi = now + 1
-			}
 		}
 	}
 	cur.Lo, cur.Hi = lo, hi
@@ -147,9 +149,10 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		// plan again over what is left, for what is missing.
 		want := limit + limit/10 + 2
 		rest = window{lo, hi}
+		plan := &cur
 		for rest.hi > rest.lo && len(entries) <= limit+1 {
 			var windows []window
-			windows, rest = c.plan(ctx, logql, rest.lo, rest.hi, want-len(entries), q.Direction)
+			windows, rest = c.plan(ctx, logql, rest.lo, rest.hi, want-len(entries), q.Direction, plan)
 			more, err := c.readWindows(ctx, logql, windows)
 			if err != nil {
 				return runlog.Page{}, err
@@ -179,8 +182,13 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		last := &p.Entries[n-1]
 		cur.Key, cur.T, cur.Seq, cur.ID, cur.Ch = true, last.Time.UnixNano(), last.Sequence, last.ID, last.ChunkIndex
 	}
+	if !p.More && cur.Live {
+		// The run was recent: the next fetch with this cursor reads past
+		// the span found so far, up to its own now. That is a live tail.
+		cur.Hi, cur.Step, cur.K0, cur.Counts = 0, 0, 0, nil
+	}
 	p.Next = cur.encode()
-	if len(p.Entries) == 0 && q.Cursor != "" {
+	if len(p.Entries) == 0 && q.Cursor != "" && !cur.Live {
 		p.Next = q.Cursor
 	}
 	return p, nil
@@ -277,32 +285,48 @@ const buckets = 128
 // counts come from one count_over_time query; they only size the windows
 // (every window is read whole, and Fetch reads rest too when the windows
 // fall short), so a failed or rough count costs speed, never correctness.
-func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int, dir runlog.Direction) (ws []window, rest window) {
+//
+// Loki aligns the points of a metric query to multiples of the step, so
+// buckets are aligned too: bucket k is [k*step, (k+1)*step), counted by the
+// point at its end. The counts of the whole span are kept in cur, and later
+// calls (later pages) use them.
+func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int, dir runlog.Direction, cur *cursor) (ws []window, rest window) {
 	const ms = int64(time.Millisecond)
-	step := max((hi-lo+buckets-1)/buckets, ms)
-	step = (step + ms - 1) / ms * ms
-	// Loki aligns the points of a metric query to multiples of the step, so
-	// buckets are aligned too: bucket k is [k*step, (k+1)*step), counted by
-	// the point at its end.
+	covers := func() bool {
+		return cur.Step > 0 && lo/cur.Step >= cur.K0 && (hi+cur.Step-1)/cur.Step-cur.K0 <= int64(len(cur.Counts))
+	}
+	if !covers() {
+		step := max((hi-lo+buckets-1)/buckets, ms)
+		step = (step + ms - 1) / ms * ms
+		k0 := lo / step
+		n := int((hi+step-1)/step - k0)
+		cur.Step, cur.K0, cur.Counts = 0, 0, nil
+		if n <= 1 {
+			return []window{{lo, hi}}, window{}
+		}
+		counts, err := c.count(ctx, logql, k0, n, step)
+		if err != nil {
+			return []window{{lo, hi}}, window{}
+		}
+		cur.Step, cur.K0, cur.Counts = step, k0, counts
+	}
+	step := cur.Step
 	k0, k1 := lo/step, (hi+step-1)/step
 	n := int(k1 - k0)
 	if n <= 1 {
 		return []window{{lo, hi}}, window{}
 	}
-	counts, err := c.count(ctx, logql, k0, n, step)
-	if err != nil {
-		return []window{{lo, hi}}, window{}
-	}
+	counts := cur.Counts[k0-cur.K0 : k1-cur.K0]
 	bucket := func(i int) window {
 		return window{max((k0+int64(i))*step, lo), min((k0+int64(i)+1)*step, hi)}
 	}
 	total, inWin := 0, 0
-	var cur window
+	var w window
 	flush := func() {
-		if cur.hi > cur.lo {
-			ws = append(ws, cur)
+		if w.hi > w.lo {
+			ws = append(ws, w)
 		}
-		cur, inWin = window{}, 0
+		w, inWin = window{}, 0
 	}
 	i, end, inc := 0, n, 1
 	if dir == runlog.Backward {
@@ -311,13 +335,13 @@ func (c *Client) plan(ctx context.Context, logql string, lo, hi int64, want int,
 	for ; i != end && total < want; i += inc {
 		b := bucket(i)
 		total += counts[i]
-		if cur.hi > cur.lo && inWin+counts[i] > c.cfg.MaxEntries {
+		if w.hi > w.lo && inWin+counts[i] > c.cfg.MaxEntries {
 			flush()
 		}
-		if cur.hi == cur.lo {
-			cur = b
+		if w.hi == w.lo {
+			w = b
 		} else {
-			cur.lo, cur.hi = min(cur.lo, b.lo), max(cur.hi, b.hi)
+			w.lo, w.hi = min(w.lo, b.lo), max(w.hi, b.hi)
 		}
 		inWin += counts[i]
 	}
