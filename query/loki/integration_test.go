@@ -1,0 +1,229 @@
+package loki_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/flavors"
+	"github.com/runlog/runlog/internal/itest"
+	"github.com/runlog/runlog/otelstore"
+	"github.com/runlog/runlog/query/file"
+	"github.com/runlog/runlog/query/loki"
+	"github.com/runlog/runlog/storetest"
+)
+
+// servers starts Loki and a collector exporting to it, and returns an
+// otel-flavor store writing to the collector and reading from Loki.
+func servers(t *testing.T) (*itest.Loki, *itest.Collector, *otelstore.Store) {
+	t.Helper()
+	lk := itest.StartLoki(t)
+	col := itest.StartCollector(t, lk.URL)
+	f, err := runlog.LookupFlavor("otel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.Validate(map[string]string{
+		"endpoint": col.OTLPEndpoint, "query_url": lk.URL, "level": "debug", "query_timeout": "20s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := flavors.OpenOTel(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lk, col, s
+}
+
+// TestConformanceThroughCollector runs the whole storetest suite with
+// records going through a real collector into a real Loki.
+func TestConformanceThroughCollector(t *testing.T) {
+	_, _, s := servers(t)
+	storetest.Run(t, storetest.Harness{Store: s, AttributeKey: loki.AttributeKey, Timeout: 60 * time.Second})
+}
+
+// TestParallelRuns writes three runs at once through the collector: one
+// with a 50,000-line step, one with 32 concurrent steps, one small; then
+// every step's Fetch must return exactly its own lines, in order, once,
+// with every field right.
+func TestParallelRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 60,000 records through real servers")
+	}
+	_, col, s := servers(t)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	defer slog.SetDefault(prev)
+
+	base := "par-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	type step struct {
+		run, step string
+		lines     int
+	}
+	var steps []step
+	steps = append(steps, step{base + "-big", "load", 50000})
+	for i := range 32 {
+		steps = append(steps, step{base + "-wide", fmt.Sprintf("shard-%02d", i), 250})
+	}
+	steps = append(steps, step{base + "-small", "only", 10})
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(steps))
+	for _, st := range steps {
+		wg.Go(func() {
+			ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: st.run, StepID: st.step, Attempt: 1})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := range st.lines {
+				level := slog.LevelInfo
+				if i%10 == 0 {
+					level = slog.LevelDebug
+				}
+				slog.Log(ctx, level, "line "+strconv.Itoa(i), "step", st.step, "i", i)
+			}
+			errs <- s.Deactivate(ctx)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("wrote %d steps in %v", len(steps), time.Since(start))
+
+	for _, st := range steps {
+		q := runlog.Query{RunID: st.run, StepID: st.step}
+		var got []runlog.LogEntry
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			got = got[:0]
+			for e, err := range runlog.All(t.Context(), s, q) {
+				if err != nil {
+					t.Fatalf("%s/%s: %v", st.run, st.step, err)
+				}
+				got = append(got, e)
+			}
+			if len(got) >= st.lines || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if len(got) != st.lines {
+			t.Fatalf("%s/%s: fetched %d entries; want %d", st.run, st.step, len(got), st.lines)
+		}
+		for i, e := range got {
+			wantLevel := runlog.LevelInfo
+			if i%10 == 0 {
+				wantLevel = runlog.LevelDebug
+			}
+			if e.Message != "line "+strconv.Itoa(i) || e.RunID != st.run || e.StepID != st.step || e.Attributes["step"] != st.step ||
+				e.Sequence != uint64(i+1) || e.Level != wantLevel || e.Attempt != 1 || e.Source != "step" ||
+				e.Filename == "" || e.Lineno == 0 || e.ID == "" || e.TotalChunks != 1 || e.Name != "runlog" {
+				t.Fatalf("%s/%s entry %d: %+v", st.run, st.step, i, e)
+			}
+		}
+	}
+
+	// The collector's second pipeline wrote the same records to files,
+	// which the local reader reads back.
+	var n int
+	for _, err := range runlog.All(t.Context(), file.New(t.TempDir()), runlog.Query{RunID: base + "-small", LogsURI: col.FileDir}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 10 {
+		t.Errorf("the collector's file exporter has %d records of the small run; want 10", n)
+	}
+}
+
+// TestLogQLInjection uses ids and grep text made of LogQL syntax: each must
+// match exactly its own lines.
+func TestLogQLInjection(t *testing.T) {
+	_, _, s := servers(t)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	defer slog.SetDefault(prev)
+	base := "inj-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	ids := []string{
+		base + `"} or {service_name=~".+"`,
+		base + "` |= ``",
+		base + `\" | line_format "{{.}}"`,
+		base + ".*",
+		base,
+	}
+	for i, id := range ids {
+		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: id, StepID: id + `|~ ".*"`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slog.InfoContext(ctx, fmt.Sprintf(`msg %d |= "x" != "y" \n`, i))
+		slog.InfoContext(ctx, "other")
+		if err := s.Deactivate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range ids {
+		var got []runlog.LogEntry
+		deadline := time.Now().Add(30 * time.Second)
+		for len(got) < 2 && time.Now().Before(deadline) {
+			p, err := s.Fetch(t.Context(), runlog.Query{RunID: id, StepID: id + `|~ ".*"`})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = p.Entries
+			time.Sleep(200 * time.Millisecond)
+		}
+		if len(got) != 2 || got[0].RunID != id {
+			t.Fatalf("run %q: %d entries: %+v; want its own 2", id, len(got), got)
+		}
+		p, err := s.Fetch(t.Context(), runlog.Query{RunID: id, Contains: fmt.Sprintf(`msg %d |= "x" != "y" \n`, i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 1 {
+			t.Fatalf("grep of LogQL syntax in run %q: %d entries; want 1", id, len(p.Entries))
+		}
+	}
+}
+
+// TestLokiDown stops Loki: Fetch must return a typed error naming the URL
+// within the configured timeout, and work again once Loki is back.
+func TestLokiDown(t *testing.T) {
+	lk := itest.StartLoki(t)
+	c, err := loki.New(loki.Config{URL: lk.URL, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatalf("Fetch with Loki up: %v", err)
+	}
+	lk.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = c.Fetch(ctx, runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)})
+	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), lk.URL) {
+		t.Fatalf("Fetch with Loki stopped = %v; want ErrUnavailable naming %s", err, lk.URL)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Fetch did not give up before the test's own deadline")
+	}
+	lk.Start(t)
+	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatalf("Fetch after Loki restarted: %v", err)
+	}
+}
