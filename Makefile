@@ -2,15 +2,19 @@
 
 GO ?= go
 
-.PHONY: run test vet fmt-check unit bench help
+.PHONY: run test servers vet fmt-check unit bench help
 
 ## run: run the example pipeline on the embedded local store and print its logs
 run:
 	$(GO) run ./examples/pipeline
 
-## test: vet, format check and the whole test suite with the race detector
-test: vet fmt-check
-	$(GO) test -race -count=1 ./...
+## test: vet, format check, build the test servers if missing, and the whole suite with the race detector
+test: vet fmt-check servers
+	RUNLOG_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+## servers: build Loki, logcli and the OpenTelemetry Collector into the cache (once)
+servers:
+	tools/servers.sh build
 
 vet:
 	$(GO) vet ./...
@@ -19,9 +23,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## unit: the tests without the race detector (faster)
+## unit: the tests without the race detector and the servers (faster)
 unit:
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 ## bench: benchmarks with ratios against their baselines (see bench/)
 bench:

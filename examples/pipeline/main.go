@@ -32,17 +32,18 @@ func main() {
 	dir := flag.String("dir", "", "data directory of the local store (default: the user's data directory)")
 	level := flag.String("level", "debug", "lowest level stored")
 	runID := flag.String("run", "", "run id (default: a new one)")
+	fetchWait := flag.Duration("fetch-wait", 0, "how long to wait for every step's logs to become visible (for backends that ingest asynchronously, such as Loki)")
 	flag.Parse()
 	if *runID == "" {
 		*runID = "demo-" + time.Now().UTC().Format("20060102-150405.000")
 	}
-	if err := run(context.Background(), *flavor, *dir, *level, *runID); err != nil {
+	if err := run(context.Background(), *flavor, *dir, *level, *runID, *fetchWait); err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, flavor, dir, level, runID string) error {
+func run(ctx context.Context, flavor, dir, level, runID string, fetchWait time.Duration) error {
 	cfg := map[string]string{"level": level}
 	if dir != "" {
 		cfg["dir"] = dir
@@ -57,6 +58,17 @@ func run(ctx context.Context, flavor, dir, level, runID string) error {
 
 	fmt.Printf("\n== logs fetched back from the %s store ==\n", flavor)
 	steps := []string{"", "load", "train-a", "train-b", "evaluate"}
+	// Wait until the last step's last line is visible (at once on the local
+	// store; Loki indexes what the collector sends within seconds).
+	for deadline := time.Now().Add(fetchWait); ; time.Sleep(500 * time.Millisecond) {
+		p, err := store.Fetch(ctx, runlog.Query{RunID: runID, StepID: "evaluate", MinLevel: runlog.LevelError})
+		if err != nil {
+			return err
+		}
+		if len(p.Entries) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, step := range steps {
 		name := step
 		if name == "" {
