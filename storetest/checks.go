@@ -358,6 +358,7 @@ func (s *suite) pagingBackward() {
 func (s *suite) limit() {
 	run := s.run("lim")
 	s.writeN(run, "a", 50)
+	s.fetchExactly(runlog.Query{RunID: run}, 50) // visible
 	p, err := s.s.Fetch(s.ctx(), runlog.Query{RunID: run, Limit: 10})
 	if err != nil {
 		s.t.Fatal(err)

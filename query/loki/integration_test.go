@@ -122,7 +122,7 @@ func TestParallelRuns(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		if len(got) != st.lines {
-			t.Fatalf("%s/%s: fetched %d entries; want %d", st.run, st.step, len(got), st.lines)
+			t.Fatalf("%s/%s: fetched %d entries; want %d\ncollector output:\n%s", st.run, st.step, len(got), st.lines, col.Output())
 		}
 		for i, e := range got {
 			wantLevel := runlog.LevelInfo
