@@ -5,9 +5,27 @@
 #
 #   bench/run.sh            # emit path
 #   COUNT=10 bench/run.sh
+#   bench/run.sh loki       # fetch of a 100,000-line step: runlog vs logcli
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
+
+if [ "${1:-}" = loki ]; then
+	tools/servers.sh build loki logcli
+	dir=$(mktemp -d)
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 31100)
+	LOKI_LISTEN_ADDRESS=127.0.0.1 LOKI_HTTP_PORT=$port LOKI_GRPC_PORT=$((port + 1)) LOKI_DATA_DIR=$dir LOKI_LOG_LEVEL=warn \
+		"$(tools/servers.sh path loki)" -config.file=deploy/loki/loki.yaml -config.expand-env=true >"$dir/loki.log" 2>&1 &
+	loki=$!
+	trap 'kill $loki 2>/dev/null; wait $loki 2>/dev/null; rm -rf "$dir"' EXIT
+	i=0
+	until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 120 ] && { echo "Loki did not start:"; cat "$dir/loki.log"; exit 1; }
+		sleep 0.5
+	done
+	go run ./bench/lokifetch -loki "http://127.0.0.1:$port" -logcli "$(tools/servers.sh path logcli)" -reps "${REPS:-5}"
+	exit 0
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench 'Emit' -benchmem -count "$COUNT" ./bench/ | tee "$out"

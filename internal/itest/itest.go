@@ -239,7 +239,7 @@ type Collector struct {
 	// (http://127.0.0.1:port); exporters append /v1/logs.
 	OTLPEndpoint string
 	// FileDir is where the file exporter writes run-<run id>.jsonl.
-	FileDir string
+	FileDir  string
 	httpAddr string
 }
 
