@@ -1,6 +1,7 @@
 package runlog
 
 import (
+	"cmp"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -45,20 +46,18 @@ type LogEntry struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
-// Before reports whether e sorts before o in Fetch order: timestamp, then
-// sequence, then ID.
-func (e *LogEntry) Before(o *LogEntry) bool {
-	if c := e.Time.Compare(o.Time); c != 0 {
-		return c < 0
-	}
-	if e.Sequence != o.Sequence {
-		return e.Sequence < o.Sequence
-	}
-	if e.ID != o.ID {
-		return e.ID < o.ID
-	}
-	return e.ChunkIndex < o.ChunkIndex
+// Compare orders entries as Fetch returns them: by timestamp, then
+// sequence, then ID, then chunk index. It returns -1, 0 or +1.
+func Compare(a, b *LogEntry) int {
+	return cmp.Or(
+		a.Time.Compare(b.Time),
+		cmp.Compare(a.Sequence, b.Sequence),
+		strings.Compare(a.ID, b.ID),
+		cmp.Compare(a.ChunkIndex, b.ChunkIndex))
 }
+
+// Before reports whether e sorts before o in Fetch order (see Compare).
+func (e *LogEntry) Before(o *LogEntry) bool { return Compare(e, o) < 0 }
 
 // Level is a record's severity, as an OpenTelemetry severity number: 1-4
 // TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL. The zero

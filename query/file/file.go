@@ -24,11 +24,8 @@ package file
 
 import (
 	"bufio"
-	"cmp"
 	"container/heap"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +40,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/query/internal/pagination"
 )
 
 // Reader fetches entries from a local store directory. It is safe for
@@ -98,62 +96,23 @@ type cursor struct {
 	// the line.
 	Pos map[string][2]int64 `json:"p,omitempty"`
 	// Key is the sort key of the last entry returned.
-	Key *key `json:"k,omitempty"`
-}
-
-type key struct {
-	T     int64  `json:"t"`
-	Seq   uint64 `json:"s"`
-	ID    string `json:"i"`
-	Chunk int    `json:"c,omitempty"`
-}
-
-func keyOf(e *runlog.LogEntry) *key {
-	return &key{T: e.Time.UnixNano(), Seq: e.Sequence, ID: e.ID, Chunk: e.ChunkIndex}
-}
-
-func (k *key) compare(e *runlog.LogEntry) int {
-	return cmp.Or(
-		cmp.Compare(e.Time.UnixNano(), k.T),
-		cmp.Compare(e.Sequence, k.Seq),
-		strings.Compare(e.ID, k.ID),
-		cmp.Compare(e.ChunkIndex, k.Chunk))
+	Key *pagination.Key `json:"k,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
 	var cur cursor
-	if c == "" {
-		return cur, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(string(c))
-	if err == nil {
-		err = json.Unmarshal(b, &cur)
+	if err := pagination.Decode(c, &cur); err != nil {
+		return cursor{}, err
 	}
 	for _, p := range cur.Pos {
 		if p[0] < 0 || p[1] < 0 {
-			err = errors.New("negative position")
+			return cursor{}, pagination.Invalid(c)
 		}
-	}
-	if err != nil {
-		return cursor{}, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
 	}
 	return cur, nil
 }
 
-func (c cursor) encode() runlog.Cursor {
-	b, _ := json.Marshal(c)
-	return runlog.Cursor(base64.RawURLEncoding.EncodeToString(b))
-}
-
-func compareEntries(a, b *runlog.LogEntry) int {
-	if a.Before(b) {
-		return -1
-	}
-	if b.Before(a) {
-		return 1
-	}
-	return 0
-}
+func (c cursor) encode() runlog.Cursor { return pagination.Encode(c) }
 
 // Fetch returns the entries matching q; see runlog.LogStore.
 func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
@@ -384,7 +343,7 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 	}
 	p.More = len(h) > 0
 	if n := len(p.Entries); n > 0 {
-		next.Key = keyOf(&p.Entries[n-1])
+		next.Key = pagination.KeyOf(&p.Entries[n-1])
 	}
 	p.Next = next.encode()
 	return p, nil
@@ -408,7 +367,7 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 			return runlog.Page{}, err
 		}
 		for e := s.head(); e != nil; e = s.head() {
-			if cur.Key == nil || cur.Key.compare(e)*dir > 0 {
+			if cur.Key == nil || cur.Key.Compare(e)*dir > 0 {
 				all = append(all, *e)
 			}
 			if err = s.advance(); err != nil {
@@ -420,11 +379,11 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 			return runlog.Page{}, err
 		}
 	}
-	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * compareEntries(&a, &b) })
+	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
 	p := runlog.Page{More: len(all) > limit}
 	p.Entries = all[:min(limit, len(all))]
 	if n := len(p.Entries); n > 0 {
-		p.Next = cursor{Key: keyOf(&p.Entries[n-1])}.encode()
+		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
 	}
 	return p, nil
 }

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/query/internal/pagination"
 )
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(string(cursor{Pos: map[string][2]int64{"a/b.jsonl": {10, 2}}, Key: &key{T: 1, Seq: 2, ID: "x"}}.encode()))
+	f.Add(string(cursor{Pos: map[string][2]int64{"a/b.jsonl": {10, 2}}, Key: &pagination.Key{T: 1, Seq: 2, ID: "x"}}.encode()))
 	f.Add("")
 	f.Add("not a cursor")
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1,34 +1,28 @@
 package loki
 
 import (
-	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/query/internal/pagination"
 )
 
 // cursor is what runlog.Cursor encodes for Loki: the sort key of the last
 // entry returned, and the run's time span so that later pages need not
 // look for it again.
 type cursor struct {
-	Key  bool   `json:"k,omitempty"`
-	T    int64  `json:"t,omitempty"`
-	Seq  uint64 `json:"s,omitempty"`
-	ID   string `json:"i,omitempty"`
-	Ch   int    `json:"c,omitempty"`
-	Lo   int64  `json:"a,omitempty"`
-	Hi   int64  `json:"b,omitempty"`
-	Live bool   `json:"l,omitempty"` // the run was recent: once read up to Hi, read on up to now
+	Last *pagination.Key `json:"k,omitempty"`
+	Lo   int64           `json:"a,omitempty"`
+	Hi   int64           `json:"b,omitempty"`
+	Live bool            `json:"l,omitempty"` // the run was recent: once read up to Hi, read on up to now
 	// Counts of buckets [K0, K0+len(Counts)) of width Step, from the page
 	// that counted them, so that later pages plan without counting again.
 	Step   int64 `json:"st,omitempty"`
@@ -38,40 +32,16 @@ type cursor struct {
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
 	var cur cursor
-	if c == "" {
-		return cur, nil
+	if err := pagination.Decode(c, &cur); err != nil {
+		return cursor{}, err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(string(c))
-	if err == nil {
-		err = json.Unmarshal(b, &cur)
-	}
-	if err != nil || cur.Lo < 0 || (cur.Hi != 0 && cur.Hi < cur.Lo) || cur.Step < 0 || cur.K0 < 0 {
-		return cursor{}, runlog.Invalidf("query: cursor %.40q is not one this store made; pass Page.Next unchanged", c)
+	if cur.Lo < 0 || (cur.Hi != 0 && cur.Hi < cur.Lo) || cur.Step < 0 || cur.K0 < 0 {
+		return cursor{}, pagination.Invalid(c)
 	}
 	return cur, nil
 }
 
-func (c cursor) encode() runlog.Cursor {
-	b, _ := json.Marshal(c)
-	return runlog.Cursor(base64.RawURLEncoding.EncodeToString(b))
-}
-
-// after reports whether e sorts after the cursor's key.
-func (c *cursor) compare(e *runlog.LogEntry) int {
-	return cmp.Or(
-		cmp.Compare(e.Time.UnixNano(), c.T),
-		cmp.Compare(e.Sequence, c.Seq),
-		strings.Compare(e.ID, c.ID),
-		cmp.Compare(e.ChunkIndex, c.Ch))
-}
-
-func entryOrder(a, b *runlog.LogEntry) int {
-	return cmp.Or(
-		a.Time.Compare(b.Time),
-		cmp.Compare(a.Sequence, b.Sequence),
-		strings.Compare(a.ID, b.ID),
-		cmp.Compare(a.ChunkIndex, b.ChunkIndex))
-}
+func (c cursor) encode() runlog.Cursor { return pagination.Encode(c) }
 
 // liveWindow: a run whose newest entry is this recent is read up to now on
 // every page, so that a tail sees what is written after the first page.
@@ -122,11 +92,11 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		}
 	}
 	cur.Lo, cur.Hi = lo, hi
-	if cur.Key {
+	if cur.Last != nil {
 		if q.Direction == runlog.Forward {
-			lo = max(lo, cur.T)
+			lo = max(lo, cur.Last.T)
 		} else {
-			hi = min(hi, cur.T+1)
+			hi = min(hi, cur.Last.T+1)
 		}
 	}
 	if lo >= hi {
@@ -164,14 +134,14 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	if q.Direction == runlog.Backward {
 		dir = -1
 	}
-	slices.SortFunc(entries, func(a, b runlog.LogEntry) int { return dir * entryOrder(&a, &b) })
+	slices.SortFunc(entries, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
 	out := entries[:0]
 	for i := range entries {
 		e := &entries[i]
-		if cur.Key && cur.compare(e)*dir <= 0 {
+		if cur.Last != nil && cur.Last.Compare(e)*dir <= 0 {
 			continue // returned by an earlier page
 		}
-		if n := len(out); n > 0 && entryOrder(&out[n-1], e) == 0 {
+		if n := len(out); n > 0 && runlog.Compare(&out[n-1], e) == 0 {
 			continue // read twice, at a window or page boundary
 		}
 		out = append(out, *e)
@@ -179,8 +149,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	p := runlog.Page{More: len(out) > limit || rest.hi > rest.lo || more}
 	p.Entries = slices.Clone(out[:min(limit, len(out))])
 	if n := len(p.Entries); n > 0 {
-		last := &p.Entries[n-1]
-		cur.Key, cur.T, cur.Seq, cur.ID, cur.Ch = true, last.Time.UnixNano(), last.Sequence, last.ID, last.ChunkIndex
+		cur.Last = pagination.KeyOf(&p.Entries[n-1])
 	}
 	if !p.More && cur.Live {
 		// The run was recent: the next fetch with this cursor reads past
@@ -233,7 +202,7 @@ func (c *Client) smallPage(ctx context.Context, logql string, lo, hi int64, limi
 	}
 	fresh := 0
 	for i := range out {
-		if !cur.Key || cur.compare(&out[i])*sign > 0 {
+		if cur.Last == nil || cur.Last.Compare(&out[i])*sign > 0 {
 			fresh++
 		}
 	}

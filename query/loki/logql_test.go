@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/query/internal/pagination"
 )
 
 func newTestClient(t *testing.T, cfg Config) *Client {
@@ -64,7 +65,7 @@ func FuzzQuote(f *testing.F) {
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(string(cursor{Key: true, T: 5, Seq: 1, ID: "x", Lo: 1, Hi: 9}.encode()))
+	f.Add(string(cursor{Last: &pagination.Key{T: 5, Seq: 1, ID: "x"}, Lo: 1, Hi: 9}.encode()))
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := decodeCursor(runlog.Cursor(s))
