@@ -43,7 +43,9 @@ build_otelcol() {
 	GOBIN=$cache/tools go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION"
 	# -e: the module proxy refuses one test-only dependency of the file
 	# exporter; it lets the builder's tidy step go on, the build is unaffected.
-	GOFLAGS="-buildvcs=false -e" "$cache/tools/builder" --config "$here/otelcol/manifest.yaml" --output-path "$work" >&2
+	# The manifest leaves the output path to us: add it to a copy.
+	sed "s|^dist:|dist:\n  output_path: $work|" "$here/otelcol/manifest.yaml" >"$work/manifest.yaml"
+	GOFLAGS="-buildvcs=false -e" "$cache/tools/builder" --config "$work/manifest.yaml" >&2
 	mv "$work/otelcol-runlog" "$out"
 	rm -rf "$work"
 }
