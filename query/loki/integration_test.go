@@ -227,3 +227,63 @@ func TestLokiDown(t *testing.T) {
 		t.Fatalf("Fetch after Loki restarted: %v", err)
 	}
 }
+
+// TestExportPrecedence: an unset endpoint key falls back to the standard
+// OTEL_EXPORTER_OTLP_ENDPOINT variable, and a set key wins over it.
+func TestExportPrecedence(t *testing.T) {
+	lk := itest.StartLoki(t)
+	col := itest.StartCollector(t, lk.URL)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	defer slog.SetDefault(prev)
+	f, err := runlog.LookupFlavor("otel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := "prec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	write := func(cfgMap map[string]string, step string) {
+		t.Helper()
+		cfg, err := f.Validate(cfgMap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := flavors.OpenOTel(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slog.InfoContext(ctx, "via "+step)
+		if err := s.Deactivate(ctx); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.OTLPEndpoint)
+	write(map[string]string{"query_url": lk.URL}, "env")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:"+strconv.Itoa(itest.FreePort(t)))
+	write(map[string]string{"query_url": lk.URL, "endpoint": col.OTLPEndpoint}, "option")
+
+	c, err := loki.New(loki.Config{URL: lk.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err := c.Fetch(t.Context(), runlog.Query{RunID: run})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) == 2 {
+			if p.Entries[0].Message != "via env" || p.Entries[1].Message != "via option" {
+				t.Fatalf("entries %q, %q", p.Entries[0].Message, p.Entries[1].Message)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Loki has %d of the 2 records", len(p.Entries))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
