@@ -60,8 +60,19 @@ type router struct {
 	store   *Store
 	console slog.Handler
 	ops     []func(slog.Handler) slog.Handler
-	derived *sync.Map // *runlog.Activation -> slog.Handler, when ops != nil
+	derived *derivedCache // when ops != nil
 }
+
+// derivedCache maps an activation to the router's ops applied to its
+// handler. A logger made once with With outlives many activations, so the
+// cache is emptied when it grows past a bound instead of holding every
+// activation it ever saw.
+type derivedCache struct {
+	mu sync.Mutex
+	m  map[*runlog.Activation]slog.Handler
+}
+
+const maxDerived = 64
 
 func (h *router) target(ctx context.Context) slog.Handler {
 	a, ok := runlog.FromContext(ctx)
@@ -79,14 +90,20 @@ func (h *router) derive(a *runlog.Activation, base slog.Handler) slog.Handler {
 	if h.ops == nil {
 		return base
 	}
-	if d, ok := h.derived.Load(a); ok {
-		return d.(slog.Handler)
+	c := h.derived
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.m[a]; ok {
+		return d
 	}
 	d := base
 	for _, op := range h.ops {
 		d = op(d)
 	}
-	h.derived.Store(a, d)
+	if c.m == nil || len(c.m) >= maxDerived {
+		c.m = make(map[*runlog.Activation]slog.Handler)
+	}
+	c.m[a] = d
 	return d
 }
 
@@ -100,7 +117,7 @@ func (h *router) Handle(ctx context.Context, r slog.Record) error {
 
 func (h *router) with(op func(slog.Handler) slog.Handler) slog.Handler {
 	ops := append(h.ops[:len(h.ops):len(h.ops)], op)
-	return &router{store: h.store, console: h.console, ops: ops, derived: new(sync.Map)}
+	return &router{store: h.store, console: h.console, ops: ops, derived: new(derivedCache)}
 }
 
 func (h *router) WithAttrs(attrs []slog.Attr) slog.Handler {

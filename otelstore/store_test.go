@@ -233,3 +233,39 @@ func TestInvalidScope(t *testing.T) {
 		}
 	}
 }
+
+// TestWithLoggerFollowsActivations: a logger made with With before any
+// activation routes each record to the activation current when it logs.
+func TestWithLoggerFollowsActivations(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, otelstore.Options{Console: slog.DiscardHandler})
+	ctx1, err := s.Activate(t.Context(), runlog.Scope{RunID: "with"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg := slog.Default().With("component", "loader").WithGroup("g")
+	for i := range 100 { // more activations than the derived-handler cache holds
+		step := "s" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		ctx, err := s.Activate(ctx1, runlog.Scope{RunID: "with", StepID: step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg.InfoContext(ctx, "hello", "step", step)
+		lg.Info("innermost", "step", step)
+		if err := s.Deactivate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Deactivate(ctx1); err != nil {
+		t.Fatal(err)
+	}
+	es := readAll(t, dir, "with")
+	if len(es) != 200 {
+		t.Fatalf("%d entries; want 200", len(es))
+	}
+	for _, e := range es {
+		if e.StepID != e.Attributes["g.step"] || e.Attributes["component"] != "loader" {
+			t.Fatalf("entry %q of step %q has attributes %v", e.Message, e.StepID, e.Attributes)
+		}
+	}
+}

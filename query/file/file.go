@@ -381,7 +381,7 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 	}
 	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
 	p := runlog.Page{More: len(all) > limit}
-	p.Entries = all[:min(limit, len(all))]
+	p.Entries = slices.Clone(all[:min(limit, len(all))]) // let the rest go
 	if n := len(p.Entries); n > 0 {
 		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
 	}
