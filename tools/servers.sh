@@ -3,66 +3,135 @@
 # module proxy, into a cache directory outside the repository:
 #
 #   tools/servers.sh build [loki|logcli|otelcol ...]   build what is missing
-#   tools/servers.sh path NAME                         print a binary's path
+#   tools/servers.sh path loki|logcli|otelcol          print a binary's path
 #
-# Cache: $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else ~/.cache/runlog.
-# Binary names carry their version, so a version bump rebuilds. A cold build
-# takes about 10 minutes (Loki) and 3 minutes (collector); a warm one,
-# nothing.
+# Cache: $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else ~/.cache/runlog;
+# binaries go to its bin/. Their names carry the version, read from the
+# files that pin it (tools/loki/go.mod, tools/otelcol/manifest.yaml), so a
+# version bump builds anew. A cold build takes about 10 minutes (Loki,
+# logcli) and 3 minutes (collector); a warm one, nothing. Two runs at once
+# do not build the same binary twice: the second waits for the first.
+# internal/itest finds the binaries through `path`.
 set -eu
-LOKI_VERSION=v3.7.8
-OTELCOL_VERSION=0.165.0
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RUNLOG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/runlog}
 bin=$cache/bin
 
+say() { echo "servers: $*" >&2; }
+
+loki_version() {
+	v=$(awk '$1 == "github.com/grafana/loki/v3" { print $2; exit }' "$here/loki/go.mod")
+	[ -n "$v" ] || { say "no github.com/grafana/loki/v3 version in $here/loki/go.mod"; exit 1; }
+	echo "$v"
+}
+
+otelcol_version() { # dist.version of the manifest
+	v=$(awk '/^dist:/ { d = 1; next } /^[^ #]/ { d = 0 } d && $1 == "version:" { print $2; exit }' "$here/otelcol/manifest.yaml")
+	[ -n "$v" ] || { say "no dist.version in $here/otelcol/manifest.yaml"; exit 1; }
+	echo "$v"
+}
+
 path() {
 	case $1 in
-	loki) echo "$bin/loki-$LOKI_VERSION" ;;
-	logcli) echo "$bin/logcli-$LOKI_VERSION" ;;
-	otelcol) echo "$bin/otelcol-runlog-$OTELCOL_VERSION" ;;
-	*) echo "unknown server $1; use loki, logcli or otelcol" >&2; exit 2 ;;
+	loki | logcli) echo "$bin/$1-$(loki_version)" ;;
+	otelcol) echo "$bin/otelcol-runlog-$(otelcol_version)" ;;
+	*) say "unknown server '$1'; use loki, logcli or otelcol"; exit 2 ;;
 	esac
 }
 
-build_loki_tool() { # name
-	out=$(path "$1")
-	[ -x "$out" ] && return 0
-	echo "servers: building $1 $LOKI_VERSION into $out (about 10 minutes cold)" >&2
+# A lock per binary (a directory holding the builder's pid): a second run
+# waits for the first instead of building again; a dead builder's lock is
+# taken over.
+held=
+trap 'if [ -n "$held" ]; then rm -rf "$held"; fi' EXIT
+trap 'exit 130' INT TERM
+
+lock() { # name
 	mkdir -p "$bin"
-	(cd "$here/loki" && CGO_ENABLED=0 go build -trimpath -tags netgo -ldflags "-s -w" -o "$out.tmp" "github.com/grafana/loki/v3/cmd/$1")
-	mv "$out.tmp" "$out"
+	lk=$bin/.$1.lock
+	while ! mkdir "$lk" 2>/dev/null; do
+		pid=$(cat "$lk/pid" 2>/dev/null || true)
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			say "taking over the lock of a build of $1 that died ($lk)"
+			rm -rf "$lk"
+			continue
+		fi
+		say "another build of $1 is running (pid ${pid:-unknown}); waiting for it"
+		sleep 20
+	done
+	held=$lk
+	echo $$ >"$lk/pid"
 }
 
-build_otelcol() {
-	out=$(path otelcol)
-	[ -x "$out" ] && return 0
-	echo "servers: building the OpenTelemetry Collector $OTELCOL_VERSION into $out (about 3 minutes cold)" >&2
+unlock() {
+	rm -rf "$held"
+	held=
+}
+
+build() { # name
+	out=$(path "$1")
+	if [ -x "$out" ]; then
+		say "$1 is built: $out"
+		return 0
+	fi
+	lock "$1"
+	if [ -x "$out" ]; then # built by the run we waited for
+		unlock
+		say "$1 is built: $out"
+		return 0
+	fi
+	start=$(date +%s)
+	case $1 in
+	loki | logcli) build_loki_tool "$1" "$out" ;;
+	otelcol) build_otelcol "$out" ;;
+	esac
+	unlock
+	say "built $1 in $(($(date +%s) - start)) s: $out"
+}
+
+build_loki_tool() { # name out
+	say "building $1 $(loki_version) from tools/loki (about 10 minutes cold)"
+	(cd "$here/loki" && CGO_ENABLED=0 go build -trimpath -tags netgo -ldflags "-s -w" -o "$2.tmp" "github.com/grafana/loki/v3/cmd/$1")
+	mv "$2.tmp" "$2"
+}
+
+build_otelcol() { # out
+	v=$(otelcol_version)
+	say "building the OpenTelemetry Collector $v from tools/otelcol/manifest.yaml (about 3 minutes cold)"
+	builder=$cache/tools/builder-v$v/builder
+	if [ ! -x "$builder" ]; then
+		say "installing the collector builder v$v"
+		GOBIN=$(dirname "$builder") go install "go.opentelemetry.io/collector/cmd/builder@v$v"
+	fi
 	work=$cache/otelcol-build
-	rm -rf "$work" && mkdir -p "$work" "$bin"
-	GOBIN=$cache/tools go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION"
+	rm -rf "$work"
+	mkdir -p "$work"
+	# The manifest leaves the output path to us (the --output-path flag is
+	# deprecated): add it to a copy.
+	awk -v out="$work" '{ print } /^dist:/ { print "  output_path: " out }' "$here/otelcol/manifest.yaml" >"$work/manifest.yaml"
 	# -e: the module proxy refuses one test-only dependency of the file
 	# exporter; it lets the builder's tidy step go on, the build is unaffected.
-	# The manifest leaves the output path to us: add it to a copy.
-	sed "s|^dist:|dist:\n  output_path: $work|" "$here/otelcol/manifest.yaml" >"$work/manifest.yaml"
-	GOFLAGS="-buildvcs=false -e" "$cache/tools/builder" --config "$work/manifest.yaml" >&2
-	mv "$work/otelcol-runlog" "$out"
+	GOFLAGS="-buildvcs=false -e" "$builder" --config "$work/manifest.yaml" >&2
+	mv "$work/otelcol-runlog" "$1"
 	rm -rf "$work"
+}
+
+usage() {
+	say "usage: $0 build [loki|logcli|otelcol ...] | path loki|logcli|otelcol"
+	exit 2
 }
 
 cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case $cmd in
-path) path "$1" ;;
-build)
-	[ $# -eq 0 ] && set -- loki logcli otelcol
-	for s in "$@"; do
-		case $s in
-		loki | logcli) build_loki_tool "$s" ;;
-		otelcol) build_otelcol ;;
-		*) path "$s" >/dev/null ;;
-		esac
-	done
+path)
+	[ $# -eq 1 ] || usage
+	path "$1"
 	;;
-*) echo "usage: $0 build [loki|logcli|otelcol...] | path NAME" >&2; exit 2 ;;
+build)
+	[ $# -gt 0 ] || set -- loki logcli otelcol
+	for s in "$@"; do path "$s" >/dev/null; done # reject unknown names before building anything
+	for s in "$@"; do build "$s"; done
+	;;
+*) usage ;;
 esac
