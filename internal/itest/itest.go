@@ -4,12 +4,18 @@
 // the files in deploy/ (the ones docker-compose.yaml uses), listening on
 // loopback ports chosen at run time, and stopped when the test ends.
 //
-// Without the binaries, tests skip with a message saying how to build them,
-// unless $CI is true or $RUNLOG_REQUIRE_SERVERS is 1: then they fail.
+//	lk := itest.StartLoki(t)                  // lk.URL: http://127.0.0.1:port
+//	col := itest.StartCollector(t, lk.URL)    // col.OTLPEndpoint, col.FileDir
+//	lk.Stop(); lk.Start(t)                    // a Loki outage, same ports and data
+//
+// Without the binaries, and in -short mode, tests skip with a message that
+// says how to build them; when $CI is true or $RUNLOG_REQUIRE_SERVERS is 1,
+// a missing binary fails the test instead.
 package itest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -24,42 +30,100 @@ import (
 	"time"
 )
 
-// RepoRoot returns the module's root directory.
+// readyTimeout bounds how long a server may take to become ready: Loki
+// needs about 2 s, the collector about 1 s, on an idle machine.
+const readyTimeout = 60 * time.Second
+
+// RepoRoot returns the module's root directory: the nearest directory
+// above the working directory that holds go.mod and deploy/.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "deploy")); err == nil {
-				return dir
-			}
+		if isFile(filepath.Join(dir, "go.mod")) && isDir(filepath.Join(dir, "deploy")) {
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("itest: cannot find the repository root (go.mod and deploy/)")
+			return "", errors.New("itest: cannot find the repository root (go.mod and deploy/) above the working directory")
 		}
 		dir = parent
 	}
 }
 
-// Binary returns the path of a server binary built by tools/servers.sh:
-// loki, logcli or otelcol.
-func Binary(t testing.TB, name string) string {
-	t.Helper()
-	out, err := exec.Command(filepath.Join(RepoRoot(t), "tools", "servers.sh"), "path", name).Output()
-	if err != nil {
-		t.Fatalf("itest: tools/servers.sh path %s: %v", name, err)
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// Binary returns the path of a server binary: loki, logcli or otelcol.
+// $RUNLOG_LOKI_BIN, $RUNLOG_LOGCLI_BIN or $RUNLOG_OTELCOL_BIN names it when
+// set; otherwise it is where tools/servers.sh builds it, which
+// `tools/servers.sh path NAME` prints (the cache directory
+// $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else ~/.cache/runlog, then
+// bin/NAME-VERSION). The error says how to build a missing one.
+func Binary(name string) (string, error) {
+	switch name {
+	case "loki", "logcli", "otelcol":
+	default:
+		return "", fmt.Errorf("itest: unknown server %q; want loki, logcli or otelcol", name)
 	}
-	p := strings.TrimSpace(string(out))
-	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("itest: %s is not built (%s); run `make servers` (tools/servers.sh build)", name, p)
-		if os.Getenv("CI") == "true" || os.Getenv("RUNLOG_REQUIRE_SERVERS") == "1" {
-			t.Fatal(msg)
+	env := "RUNLOG_" + strings.ToUpper(name) + "_BIN"
+	p := os.Getenv(env)
+	if p == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return "", err
 		}
-		t.Skip(msg)
+		out, err := exec.Command("sh", filepath.Join(root, "tools", "servers.sh"), "path", name).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+			}
+			return "", fmt.Errorf("itest: tools/servers.sh path %s: %w", name, err)
+		}
+		p = strings.TrimSpace(string(out))
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("itest: %s is not built (%w); run `tools/servers.sh build %s` (or `make servers`), or set $%s", name, err, name, env)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("itest: %s at %s is not an executable file; run `tools/servers.sh build %s` (or `make servers`), or set $%s", name, p, name, env)
+	}
+	return p, nil
+}
+
+// needBinary returns Binary(name), or ends the test: it fails when servers
+// are required ($CI is true, $RUNLOG_REQUIRE_SERVERS is 1), else skips.
+func needBinary(t testing.TB, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("itest: -short: not starting %s", name)
+	}
+	p, err := Binary(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" || os.Getenv("RUNLOG_REQUIRE_SERVERS") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
 	}
 	return p
 }
@@ -75,16 +139,18 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// process is a server started by a test.
+// process is a server started by a test, in a process group of its own so
+// that stopping it stops whatever it started.
 type process struct {
 	name string
 	bin  string
 	args []string
 	env  []string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *tail
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
+	out    *tail
 }
 
 // tail keeps the last 64 KiB a process wrote, for failure messages.
@@ -110,70 +176,88 @@ func (w *tail) String() string {
 	return w.buf.String()
 }
 
-func (p *process) start(t testing.TB, ready func() error) {
+// start runs the process and polls ready until it returns nil; the test
+// fails, with the server's output, when the process exits first or is not
+// ready within readyTimeout.
+func (p *process) start(t testing.TB, ready func(out string) error) {
 	t.Helper()
 	p.mu.Lock()
-	p.out = &tail{}
+	if p.cmd != nil {
+		p.mu.Unlock()
+		t.Fatalf("itest: %s is already running", p.name)
+	}
+	out := &tail{}
 	cmd := exec.Command(p.bin, p.args...)
-	cmd.Env = append(os.Environ(), p.env...)
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.Env = append(os.Environ(), p.env...) // later entries win
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
 		t.Fatalf("itest: start %s: %v", p.name, err)
 	}
-	p.cmd = cmd
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	p.cmd, p.exited, p.out = cmd, exited, out
 	p.mu.Unlock()
 
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(readyTimeout)
 	for {
-		err := ready()
+		err := ready(out.String())
 		if err == nil {
-			return // the goroutine above reaps the process when it ends
+			return
 		}
 		select {
-		case werr := <-exited:
-			t.Fatalf("itest: %s exited before it was ready: %v\n%s", p.name, werr, p.out)
-		case <-time.After(200 * time.Millisecond):
+		case <-exited:
+			p.mu.Lock()
+			p.cmd = nil
+			p.mu.Unlock()
+			t.Fatalf("itest: %s exited before it was ready: %v\n%s", p.name, waitErr, out)
+		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			t.Fatalf("itest: %s not ready after 90s: %v\n%s", p.name, err, p.out)
+			t.Fatalf("itest: %s not ready after %v: %v\n%s", p.name, readyTimeout, err, out)
 		}
 	}
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after 10 s.
+// stop ends the process group: SIGTERM, then SIGKILL after 10 s. It does
+// nothing when the process is not running.
 func (p *process) stop() {
 	p.mu.Lock()
-	cmd := p.cmd
+	cmd, exited := p.cmd, p.exited
 	p.cmd = nil
 	p.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
+	if cmd == nil {
 		return
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		for {
-			if err := syscall.Kill(cmd.Process.Pid, 0); err != nil {
-				close(done)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}()
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-exited
 	}
 }
 
-// Output returns the last lines the server wrote.
+// cleanup stops the process when the test ends, and shows the end of its
+// output if the test failed.
+func (p *process) cleanup(t testing.TB) {
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			out := p.Output()
+			if len(out) > 4<<10 {
+				out = "..." + out[len(out)-4<<10:]
+			}
+			t.Logf("itest: the end of the output of %s:\n%s", p.name, out)
+		}
+	})
+}
+
+// Output returns the last 32 to 64 KiB that the server wrote since it was
+// last started.
 func (p *process) Output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -183,19 +267,19 @@ func (p *process) Output() string {
 	return p.out.String()
 }
 
-// Loki is a running Loki.
+// Loki is a Loki started by StartLoki.
 type Loki struct {
 	process
-	URL string // http://127.0.0.1:port
-	Dir string // data directory
+	URL string // http://127.0.0.1:port, the HTTP API
+	Dir string // data directory, kept across Stop and Start
 }
 
-// StartLoki starts Loki with deploy/loki/loki.yaml on free loopback ports
-// and a temporary data directory, waits until /ready answers 200, and stops
-// it when the test ends.
+// StartLoki starts Loki with deploy/loki/loki.yaml (-config.expand-env=true)
+// on free loopback HTTP and gRPC ports and a temporary data directory,
+// waits until GET /ready answers 200, and stops it when the test ends.
 func StartLoki(t testing.TB) *Loki {
 	t.Helper()
-	bin := Binary(t, "loki")
+	bin := needBinary(t, "loki")
 	root := RepoRoot(t)
 	httpPort, grpcPort := FreePort(t), FreePort(t)
 	l := &Loki{URL: "http://127.0.0.1:" + strconv.Itoa(httpPort), Dir: t.TempDir()}
@@ -208,68 +292,84 @@ func StartLoki(t testing.TB) *Loki {
 		"LOKI_DATA_DIR=" + l.Dir,
 		"LOKI_LOG_LEVEL=warn",
 	}
-	l.Start(t)
-	t.Cleanup(l.Stop)
+	l.Start(t) // on failure, it leaves nothing running
+	l.cleanup(t)
 	return l
 }
 
-// Start starts Loki again after Stop, on the same ports and data.
+// Start starts Loki again after Stop, on the same ports and data directory.
 func (l *Loki) Start(t testing.TB) {
 	t.Helper()
-	l.start(t, func() error {
-		resp, err := http.Get(l.URL + "/ready")
+	client := &http.Client{Timeout: 2 * time.Second}
+	l.start(t, func(string) error {
+		resp, err := client.Get(l.URL + "/ready")
 		if err != nil {
 			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/ready: %s", resp.Status)
+			return fmt.Errorf("GET /ready: %s", resp.Status)
 		}
 		return nil
 	})
 }
 
-// Stop stops Loki; Start brings it back.
+// Stop stops Loki (SIGTERM, then SIGKILL after 10 s); Start brings it back.
 func (l *Loki) Stop() { l.stop() }
 
-// Collector is a running OpenTelemetry Collector.
+// Collector is an OpenTelemetry Collector started by StartCollector.
 type Collector struct {
 	process
-	// OTLPEndpoint is the base URL of the OTLP/HTTP receiver
-	// (http://127.0.0.1:port); exporters append /v1/logs.
+	// OTLPEndpoint is the base URL of the OTLP/HTTP receiver,
+	// http://127.0.0.1:port; senders append /v1/logs.
 	OTLPEndpoint string
-	// FileDir is where the file exporter writes run-<run id>.jsonl.
+	// OTLPGRPCAddr is the OTLP/gRPC receiver's address, 127.0.0.1:port.
+	OTLPGRPCAddr string
+	// FileDir is where the file exporter writes run-<run id>.jsonl, one
+	// OTLP JSON request per line, for records that carry a run id.
 	FileDir  string
 	httpAddr string
 }
 
 // StartCollector starts the collector with deploy/otelcol/config.yaml,
-// exporting to the Loki at lokiURL, and waits until its OTLP/HTTP receiver
-// accepts connections.
+// exporting to the Loki at lokiURL and to files in a temporary directory,
+// with its OTLP receivers on free loopback ports (its own metrics are off,
+// so it opens no other port). It waits until the collector has logged
+// "Everything is ready" and its OTLP/HTTP port accepts connections, and
+// stops it when the test ends.
 func StartCollector(t testing.TB, lokiURL string) *Collector {
 	t.Helper()
-	bin := Binary(t, "otelcol")
+	bin := needBinary(t, "otelcol")
 	root := RepoRoot(t)
 	httpAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	c := &Collector{OTLPEndpoint: "http://" + httpAddr, FileDir: t.TempDir(), httpAddr: httpAddr}
+	c := &Collector{
+		OTLPEndpoint: "http://" + httpAddr,
+		OTLPGRPCAddr: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		FileDir:      t.TempDir(),
+		httpAddr:     httpAddr,
+	}
 	c.name, c.bin = "otelcol", bin
 	c.args = []string{"--config=" + filepath.Join(root, "deploy", "otelcol", "config.yaml")}
 	c.env = []string{
 		"OTLP_HTTP_ENDPOINT=" + httpAddr,
-		"OTLP_GRPC_ENDPOINT=127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"LOKI_OTLP_ENDPOINT=" + lokiURL + "/otlp",
+		"OTLP_GRPC_ENDPOINT=" + c.OTLPGRPCAddr,
+		"LOKI_OTLP_ENDPOINT=" + strings.TrimSuffix(lokiURL, "/") + "/otlp",
 		"FILE_EXPORT_DIR=" + c.FileDir,
-		"OTELCOL_LOG_LEVEL=warn",
+		"OTELCOL_LOG_LEVEL=info", // "Everything is ready" is an info line
 	}
 	c.Start(t)
-	t.Cleanup(c.Stop)
+	c.cleanup(t)
 	return c
 }
 
-// Start starts the collector again after Stop, on the same ports.
+// Start starts the collector again after Stop, on the same ports; the file
+// exporter appends to the files it wrote before.
 func (c *Collector) Start(t testing.TB) {
 	t.Helper()
-	c.start(t, func() error {
+	c.start(t, func(out string) error {
+		if !strings.Contains(out, "Everything is ready") {
+			return errors.New(`no "Everything is ready" in its log yet`)
+		}
 		conn, err := net.DialTimeout("tcp", c.httpAddr, time.Second)
 		if err != nil {
 			return err
@@ -278,5 +378,6 @@ func (c *Collector) Start(t testing.TB) {
 	})
 }
 
-// Stop stops the collector; Start brings it back.
+// Stop stops the collector (SIGTERM, then SIGKILL after 10 s), which
+// flushes what it holds on the way; Start brings it back.
 func (c *Collector) Stop() { c.stop() }
