@@ -15,13 +15,17 @@ package itest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -381,3 +385,44 @@ func (c *Collector) Start(t testing.TB) {
 // Stop stops the collector (SIGTERM, then SIGKILL after 10 s), which
 // flushes what it holds on the way; Start brings it back.
 func (c *Collector) Stop() { c.stop() }
+
+// SendLog sends one INFO log record, timestamped now, with the given
+// resource attributes (such as service.name and cicd.pipeline.run.id) to
+// the collector's OTLP/HTTP receiver as JSON, and fails the test unless the
+// collector accepts it.
+func (c *Collector) SendLog(t testing.TB, resource map[string]string, body string) {
+	t.Helper()
+	type value struct {
+		StringValue string `json:"stringValue"`
+	}
+	type attr struct {
+		Key   string `json:"key"`
+		Value value  `json:"value"`
+	}
+	var attrs []attr
+	for _, k := range slices.Sorted(maps.Keys(resource)) {
+		attrs = append(attrs, attr{k, value{resource[k]}})
+	}
+	req := map[string]any{"resourceLogs": []any{map[string]any{
+		"resource": map[string]any{"attributes": attrs},
+		"scopeLogs": []any{map[string]any{"logRecords": []any{map[string]any{
+			"timeUnixNano":   strconv.FormatInt(time.Now().UnixNano(), 10),
+			"severityNumber": 9,
+			"severityText":   "INFO",
+			"body":           value{body},
+		}}}},
+	}}}
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(c.OTLPEndpoint+"/v1/logs", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("itest: send a log record to the collector: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("itest: POST %s/v1/logs: %s %s", c.OTLPEndpoint, resp.Status, msg)
+	}
+}

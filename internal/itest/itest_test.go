@@ -54,7 +54,7 @@ func TestCollectorToLoki(t *testing.T) {
 	col := itest.StartCollector(t, lk.URL)
 	start := time.Now().Add(-time.Minute)
 
-	postLog(t, col.OTLPEndpoint, "r1", "hello from r1")
+	col.SendLog(t, resource("r1"), "hello from r1")
 	waitForLines(t, lk.URL, "r1", start, []string{"hello from r1"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r1.jsonl"), 1)
 }
@@ -66,7 +66,7 @@ func TestRestart(t *testing.T) {
 	lk := itest.StartLoki(t)
 	col := itest.StartCollector(t, lk.URL)
 	start := time.Now().Add(-time.Minute)
-	postLog(t, col.OTLPEndpoint, "r2", "before the restart")
+	col.SendLog(t, resource("r2"), "before the restart")
 	waitForLines(t, lk.URL, "r2", start, []string{"before the restart"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r2.jsonl"), 1)
 
@@ -78,43 +78,13 @@ func TestRestart(t *testing.T) {
 	}
 	lk.Start(t)
 	col.Start(t)
-	postLog(t, col.OTLPEndpoint, "r2", "after the restart")
+	col.SendLog(t, resource("r2"), "after the restart")
 	waitForLines(t, lk.URL, "r2", start, []string{"before the restart", "after the restart"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r2.jsonl"), 2)
 }
 
-// postLog sends one log record over OTLP/HTTP JSON, with the resource
-// attributes runlog writes.
-func postLog(t *testing.T, endpoint, run, msg string) {
-	t.Helper()
-	attr := func(k, v string) map[string]any {
-		return map[string]any{"key": k, "value": map[string]any{"stringValue": v}}
-	}
-	body, err := json.Marshal(map[string]any{"resourceLogs": []any{map[string]any{
-		"resource": map[string]any{"attributes": []any{
-			attr("service.name", "runlog"),
-			attr("cicd.pipeline.run.id", run),
-			attr("cicd.pipeline.task.run.id", "train"),
-		}},
-		"scopeLogs": []any{map[string]any{"logRecords": []any{map[string]any{
-			"timeUnixNano":   strconv.FormatInt(time.Now().UnixNano(), 10),
-			"severityNumber": 9,
-			"severityText":   "INFO",
-			"body":           map[string]any{"stringValue": msg},
-		}}}},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(endpoint+"/v1/logs", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("POST %s/v1/logs: %s %s", endpoint, resp.Status, b)
-	}
+func resource(run string) map[string]string {
+	return map[string]string{"service.name": "runlog", "cicd.pipeline.run.id": run, "cicd.pipeline.task.run.id": "train"}
 }
 
 // waitForLines polls Loki, for up to 30 s, until the run's lines are want.
