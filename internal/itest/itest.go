@@ -281,7 +281,8 @@ type Loki struct {
 // StartLoki starts Loki with deploy/loki/loki.yaml (-config.expand-env=true)
 // on free loopback HTTP and gRPC ports and a temporary data directory,
 // waits until GET /ready answers 200, and stops it when the test ends.
-func StartLoki(t testing.TB) *Loki {
+// env adds settings of loki.yaml, such as LOKI_AUTH_ENABLED=true.
+func StartLoki(t testing.TB, env ...string) *Loki {
 	t.Helper()
 	bin := needBinary(t, "loki")
 	root := RepoRoot(t)
@@ -296,6 +297,7 @@ func StartLoki(t testing.TB) *Loki {
 		"LOKI_DATA_DIR=" + l.Dir,
 		"LOKI_LOG_LEVEL=warn",
 	}
+	l.env = append(l.env, env...)
 	l.Start(t) // on failure, it leaves nothing running
 	l.cleanup(t)
 	return l
