@@ -20,27 +20,74 @@ import (
 	"github.com/runlog/runlog/storetest"
 )
 
+// openOTel opens an otel-flavor store with the given configuration.
+func openOTel(t *testing.T, cfg map[string]string) *otelstore.Store {
+	t.Helper()
+	f, err := runlog.LookupFlavor("otel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Validate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := flavors.OpenOTel(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // servers starts Loki and a collector exporting to it, and returns an
 // otel-flavor store writing to the collector and reading from Loki.
 func servers(t *testing.T) (*itest.Loki, *itest.Collector, *otelstore.Store) {
 	t.Helper()
 	lk := itest.StartLoki(t)
 	col := itest.StartCollector(t, lk.URL)
-	f, err := runlog.LookupFlavor("otel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := f.Validate(map[string]string{
+	return lk, col, openOTel(t, map[string]string{
 		"endpoint": col.OTLPEndpoint, "query_url": lk.URL, "level": "debug", "query_timeout": "20s",
 	})
+}
+
+// quiet discards the console output of activations for the test.
+func quiet(t *testing.T) {
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+}
+
+// logOnce activates scope on s, logs msg, and deactivates.
+func logOnce(t *testing.T, s runlog.LogStore, scope runlog.Scope, msg string) {
+	t.Helper()
+	ctx, err := s.Activate(t.Context(), scope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := flavors.OpenOTel(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
+	slog.InfoContext(ctx, msg)
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatalf("%s: %v", scope, err)
 	}
-	return lk, col, s
+}
+
+// waitFetch fetches q until it returns at least n entries (Loki makes
+// records visible a moment after the collector delivers them) or the
+// timeout passes, and returns the last answer.
+func waitFetch(t *testing.T, f runlog.Fetcher, q runlog.Query, n int, timeout time.Duration) []runlog.LogEntry {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var got []runlog.LogEntry
+		for e, err := range runlog.All(t.Context(), f, q) {
+			if err != nil {
+				t.Fatalf("Fetch(run %q step %q): %v", q.RunID, q.StepID, err)
+			}
+			got = append(got, e)
+		}
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // TestConformanceThroughCollector runs the whole storetest suite with
@@ -59,9 +106,7 @@ func TestParallelRuns(t *testing.T) {
 		t.Skip("writes 60,000 records through real servers")
 	}
 	_, col, s := servers(t)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	defer slog.SetDefault(prev)
+	quiet(t)
 
 	base := "par-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	type step struct {
@@ -105,22 +150,7 @@ func TestParallelRuns(t *testing.T) {
 	t.Logf("wrote %d steps in %v", len(steps), time.Since(start))
 
 	for _, st := range steps {
-		q := runlog.Query{RunID: st.run, StepID: st.step}
-		var got []runlog.LogEntry
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			got = got[:0]
-			for e, err := range runlog.All(t.Context(), s, q) {
-				if err != nil {
-					t.Fatalf("%s/%s: %v", st.run, st.step, err)
-				}
-				got = append(got, e)
-			}
-			if len(got) >= st.lines || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(time.Second)
-		}
+		got := waitFetch(t, s, runlog.Query{RunID: st.run, StepID: st.step}, st.lines, 90*time.Second)
 		if len(got) != st.lines {
 			t.Fatalf("%s/%s: fetched %d entries; want %d\ncollector output:\n%s", st.run, st.step, len(got), st.lines, col.Output())
 		}
@@ -155,9 +185,7 @@ func TestParallelRuns(t *testing.T) {
 // match exactly its own lines.
 func TestLogQLInjection(t *testing.T) {
 	_, _, s := servers(t)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	defer slog.SetDefault(prev)
+	quiet(t)
 	base := "inj-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	ids := []string{
 		base + `"} or {service_name=~".+"`,
@@ -178,16 +206,7 @@ func TestLogQLInjection(t *testing.T) {
 		}
 	}
 	for i, id := range ids {
-		var got []runlog.LogEntry
-		deadline := time.Now().Add(30 * time.Second)
-		for len(got) < 2 && time.Now().Before(deadline) {
-			p, err := s.Fetch(t.Context(), runlog.Query{RunID: id, StepID: id + `|~ ".*"`})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = p.Entries
-			time.Sleep(200 * time.Millisecond)
-		}
+		got := waitFetch(t, s, runlog.Query{RunID: id, StepID: id + `|~ ".*"`}, 2, 30*time.Second)
 		if len(got) != 2 || got[0].RunID != id {
 			t.Fatalf("run %q: %d entries: %+v; want its own 2", id, len(got), got)
 		}
@@ -233,58 +252,21 @@ func TestLokiDown(t *testing.T) {
 func TestExportPrecedence(t *testing.T) {
 	lk := itest.StartLoki(t)
 	col := itest.StartCollector(t, lk.URL)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	defer slog.SetDefault(prev)
-	f, err := runlog.LookupFlavor("otel")
-	if err != nil {
-		t.Fatal(err)
-	}
+	quiet(t)
 	run := "prec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	write := func(cfgMap map[string]string, step string) {
-		t.Helper()
-		cfg, err := f.Validate(cfgMap)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := flavors.OpenOTel(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: step})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slog.InfoContext(ctx, "via "+step)
-		if err := s.Deactivate(ctx); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.OTLPEndpoint)
-	write(map[string]string{"query_url": lk.URL}, "env")
+	logOnce(t, openOTel(t, map[string]string{"query_url": lk.URL}), runlog.Scope{RunID: run, StepID: "env"}, "via env")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:"+strconv.Itoa(itest.FreePort(t)))
-	write(map[string]string{"query_url": lk.URL, "endpoint": col.OTLPEndpoint}, "option")
+	logOnce(t, openOTel(t, map[string]string{"query_url": lk.URL, "endpoint": col.OTLPEndpoint}),
+		runlog.Scope{RunID: run, StepID: "option"}, "via option")
 
 	c, err := loki.New(loki.Config{URL: lk.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p, err := c.Fetch(t.Context(), runlog.Query{RunID: run})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Entries) == 2 {
-			if p.Entries[0].Message != "via env" || p.Entries[1].Message != "via option" {
-				t.Fatalf("entries %q, %q", p.Entries[0].Message, p.Entries[1].Message)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Loki has %d of the 2 records", len(p.Entries))
-		}
-		time.Sleep(300 * time.Millisecond)
+	got := waitFetch(t, c, runlog.Query{RunID: run}, 2, 30*time.Second)
+	if len(got) != 2 || got[0].Message != "via env" || got[1].Message != "via option" {
+		t.Fatalf("Loki has %d records: %+v; want the one sent through the variable and the one through the key", len(got), got)
 	}
 }
 
@@ -294,32 +276,12 @@ func TestExportPrecedence(t *testing.T) {
 // headers setting.
 func TestTenant(t *testing.T) {
 	lk := itest.StartLoki(t, "LOKI_AUTH_ENABLED=true")
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	defer slog.SetDefault(prev)
-	f, err := runlog.LookupFlavor("otel")
-	if err != nil {
-		t.Fatal(err)
-	}
+	quiet(t)
 	run := "tenant-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	for _, tenant := range []string{"team-a", "team-b"} {
-		cfg, err := f.Validate(map[string]string{"endpoint": lk.URL + "/otlp", "headers": "X-Scope-OrgID=" + tenant,
+		s := openOTel(t, map[string]string{"endpoint": lk.URL + "/otlp", "headers": "X-Scope-OrgID=" + tenant,
 			"query_url": lk.URL, "tenant_id": tenant})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := flavors.OpenOTel(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slog.InfoContext(ctx, "from "+tenant)
-		if err := s.Deactivate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		logOnce(t, s, runlog.Scope{RunID: run}, "from "+tenant)
 	}
 	anon, err := loki.New(loki.Config{URL: lk.URL})
 	if err != nil {
@@ -333,21 +295,17 @@ func TestTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p, err := a.Fetch(t.Context(), runlog.Query{RunID: run})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Entries) > 0 {
-			if len(p.Entries) != 1 || p.Entries[0].Message != "from team-a" {
-				t.Fatalf("tenant team-a reads %+v; want its own record only", p.Entries)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("team-a's record never became visible")
-		}
-		time.Sleep(300 * time.Millisecond)
+	b, err := loki.New(loki.Config{URL: lk.URL, TenantID: "team-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once team-b's record is visible to team-b, team-a must still see
+	// only its own.
+	if got := waitFetch(t, b, runlog.Query{RunID: run}, 1, 30*time.Second); len(got) != 1 || got[0].Message != "from team-b" {
+		t.Fatalf("tenant team-b reads %+v; want its own record only", got)
+	}
+	got := waitFetch(t, a, runlog.Query{RunID: run}, 1, 30*time.Second)
+	if len(got) != 1 || got[0].Message != "from team-a" {
+		t.Fatalf("tenant team-a reads %+v; want its own record only", got)
 	}
 }
