@@ -6,6 +6,7 @@ import (
 	"github.com/runlog/runlog"
 )
 
+// snippet:flavor
 // The flavor makes the store available by name, with its configuration
 // documented and checked by the registry.
 func init() {
@@ -35,3 +36,5 @@ func init() {
 		},
 	})
 }
+
+// end snippet

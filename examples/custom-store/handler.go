@@ -81,6 +81,7 @@ func flatten(m map[string]string, prefix string, at slog.Attr) map[string]string
 
 func isError(v any) bool { _, ok := v.(error); return ok }
 
+// snippet:router-type
 // router is the default slog handler while the store has activations: a
 // record goes to the activation in its context, else to the innermost one,
 // else to the console.
@@ -89,6 +90,9 @@ type router struct {
 	ops []func(slog.Handler) slog.Handler // WithAttrs/WithGroup, replayed on the target
 }
 
+// end snippet
+
+// snippet:router-target
 func (r *router) target(ctx context.Context) slog.Handler {
 	var h slog.Handler = r.s.cfg.Console
 	if a, ok := runlog.FromContext(ctx); ok {
@@ -105,6 +109,8 @@ func (r *router) target(ctx context.Context) slog.Handler {
 	}
 	return h
 }
+
+// end snippet
 
 func (r *router) Enabled(ctx context.Context, l slog.Level) bool {
 	return r.target(ctx).Enabled(ctx, l)

@@ -33,6 +33,7 @@ type Config struct {
 	Console       slog.Handler  // where records are also printed; nil: stderr
 }
 
+// snippet:store
 // Store is a complete runlog.LogStore for the HTTP backend, written
 // without runlog's OpenTelemetry write path: a slog.Handler per
 // activation, a bounded queue, and a goroutine that sends batches.
@@ -44,6 +45,8 @@ type Store struct {
 	active []*activation // the last is innermost
 	prev   *slog.Logger  // the default logger before the first Activate
 }
+
+// end snippet
 
 var _ runlog.LogStore = (*Store)(nil)
 
@@ -77,6 +80,7 @@ type activation struct {
 	err    error
 }
 
+// snippet:activate
 // Activate starts collecting the records of sc.
 func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context, error) {
 	if err := sc.Validate(); err != nil {
@@ -100,6 +104,9 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 	return runlog.NewContext(ctx, &a.Activation), nil
 }
 
+// end snippet
+
+// snippet:deactivate
 // Deactivate ends the activation in ctx (or the innermost), sends what is
 // queued, and waits for it within ctx's deadline.
 func (s *Store) Deactivate(ctx context.Context) error {
@@ -140,6 +147,9 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	return nil
 }
 
+// end snippet
+
+// snippet:add
 // add queues one record; it blocks while the queue is full (backpressure,
 // never loss) and drops nothing but records logged after Deactivate.
 func (a *activation) add(r slog.Record, attrs map[string]string) {
@@ -172,6 +182,9 @@ func (a *activation) add(r slog.Record, attrs map[string]string) {
 	a.queue <- rec // blocks when full, holding a.mu: records keep their order
 }
 
+// end snippet
+
+// snippet:send
 // send is the worker: it batches records and posts them, retrying with
 // exponential backoff, until the queue is closed and empty.
 func (a *activation) send() {
@@ -206,6 +219,8 @@ func (a *activation) send() {
 		}
 	}
 }
+
+// end snippet
 
 func (s *Store) ingest(batch []Record) error {
 	body, err := json.Marshal(map[string]any{"records": batch})
@@ -255,6 +270,7 @@ func (s *Store) post(path string, body []byte, out any) error {
 	return nil
 }
 
+// snippet:fetch
 // Fetch asks the backend for the run (and step, and time range), then
 // filters, orders and pages here, with the sort key of the last entry as
 // the cursor.
@@ -300,6 +316,8 @@ func (s *Store) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) 
 	}
 	return p, nil
 }
+
+// end snippet
 
 func toEntry(r Record) runlog.LogEntry {
 	return runlog.LogEntry{Message: r.Message, Name: r.Logger, Level: runlog.Level(r.Level), Time: r.Time,

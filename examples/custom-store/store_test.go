@@ -23,10 +23,13 @@ func newStore(t *testing.T, b *Backend) *Store {
 	return s
 }
 
+// snippet:conformance
 // TestConformance: the store passes runlog's whole conformance suite.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{Store: newStore(t, &Backend{Token: "t"}), Timeout: 5 * time.Second})
 }
+
+// end snippet
 
 // TestRetries: the backend refuses the first ingest calls; the store
 // retries with backoff and loses nothing.
