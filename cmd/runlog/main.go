@@ -1,9 +1,11 @@
 // Command runlog reads pipeline run logs from a runlog store.
 //
-//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--limit N] [-o text|jsonl]
-//	runlog log-store flavor list
+//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--limit N] [-o text|jsonl] [--store NAME]
+//	runlog log-store flavor list | describe FLAVOR
+//	runlog log-store register NAME --flavor FLAVOR --key=value ...
+//	runlog log-store list | describe NAME | update NAME --key=value | delete NAME | set-default NAME
 //
-// With no store configured it reads the embedded local store
+// With no store registered it reads the embedded local store
 // ($RUNLOG_DATA_DIR or the user's data directory). The CLI holds no logic of
 // its own: it parses flags, calls the library, and prints.
 package main
@@ -23,6 +25,7 @@ import (
 
 	"github.com/runlog/runlog"
 	_ "github.com/runlog/runlog/flavors"
+	"github.com/runlog/runlog/stores"
 )
 
 func main() {
@@ -47,7 +50,7 @@ func newLogs() *cobra.Command {
 		q      runlog.Query
 		level  string
 		output string
-		dir    string
+		store  string
 	)
 	cmd := &cobra.Command{
 		Use:   "logs RUN_ID",
@@ -64,15 +67,15 @@ func newLogs() *cobra.Command {
 				}
 				q.MinLevel = l
 			}
-			cfg := map[string]string{}
-			if dir != "" {
-				cfg["dir"] = dir
-			}
-			store, err := runlog.Open(cmd.Context(), "local", cfg)
+			f, err := stores.Load("")
 			if err != nil {
 				return err
 			}
-			return printAll(cmd.Context(), cmd.OutOrStdout(), store, q, output)
+			s, err := f.Open(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
+			return printAll(cmd.Context(), cmd.OutOrStdout(), s, q, output)
 		},
 	}
 	f := cmd.Flags()
@@ -82,7 +85,7 @@ func newLogs() *cobra.Command {
 	f.StringVar(&q.Contains, "grep", "", "only messages containing this text")
 	f.IntVar(&q.Limit, "limit", 0, "entries per page (default 20000)")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or jsonl")
-	f.StringVar(&dir, "dir", "", "data directory of the local store")
+	f.StringVar(&store, "store", "", "registered log store to read (default: the default store, else the embedded local one)")
 	return cmd
 }
 
@@ -118,22 +121,4 @@ func printAll(ctx context.Context, w io.Writer, f runlog.Fetcher, q runlog.Query
 		}
 	}
 	return nil
-}
-
-func newLogStore() *cobra.Command {
-	ls := &cobra.Command{Use: "log-store", Short: "Log stores and their flavors"}
-	flavor := &cobra.Command{Use: "flavor", Short: "Flavors of log store"}
-	flavor.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List the registered flavors",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, f := range runlog.Flavors() {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-10s %s\n", f.Name, f.Doc)
-			}
-			return nil
-		},
-	})
-	ls.AddCommand(flavor)
-	return ls
 }

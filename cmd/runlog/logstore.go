@@ -1,0 +1,297 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/stores"
+)
+
+func newLogStore() *cobra.Command {
+	ls := &cobra.Command{
+		Use:   "log-store",
+		Short: "Register and manage log stores and their flavors",
+		Long: `Log stores are named configurations of a flavor, kept in one file
+(runlog/stores.json under the user's config directory, mode 0600;
+$RUNLOG_CONFIG overrides). With none registered, commands use the embedded
+local store.`,
+	}
+	ls.AddCommand(newFlavor(), newRegister(), newUpdate(), newStoreList(), newDescribe(), newDelete(), newSetDefault())
+	return ls
+}
+
+func newFlavor() *cobra.Command {
+	fl := &cobra.Command{Use: "flavor", Short: "Flavors of log store"}
+	fl.AddCommand(&cobra.Command{
+		Use:     "list",
+		Short:   "List the registered flavors",
+		Example: "  runlog log-store flavor list",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := table(cmd.OutOrStdout())
+			fmt.Fprintln(w, "FLAVOR\tDESCRIPTION")
+			for _, f := range runlog.Flavors() {
+				fmt.Fprintf(w, "%s\t%s\n", f.Name, f.Doc)
+			}
+			return w.Flush()
+		},
+	}, &cobra.Command{
+		Use:     "describe FLAVOR",
+		Short:   "Show a flavor's configuration keys",
+		Example: "  runlog log-store flavor describe otel",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := runlog.LookupFlavor(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n\n", f.Name, f.Doc)
+			w := table(cmd.OutOrStdout())
+			fmt.Fprintln(w, "KEY\tTYPE\tDEFAULT\tREQUIRED\tSECRET\tDESCRIPTION")
+			for _, k := range f.Keys {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Type, k.Default, yes(k.Required), yes(k.Secret), k.Doc)
+			}
+			return w.Flush()
+		},
+	})
+	return fl
+}
+
+// keyValues parses NAME --flavor F --key=value --key value ... as given to
+// register and update: any key of the flavor is a flag, "-" or "_" alike.
+func keyValues(args []string) (name, flavor string, cfg map[string]string, err error) {
+	cfg = map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "--") {
+			if name != "" {
+				return "", "", nil, fmt.Errorf("unexpected argument %q; give settings as --key=value", a)
+			}
+			name = a
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !ok {
+			if i+1 >= len(args) {
+				return "", "", nil, fmt.Errorf("--%s needs a value", k)
+			}
+			i++
+			v = args[i]
+		}
+		if k == "flavor" {
+			flavor = v
+			continue
+		}
+		cfg[strings.ReplaceAll(k, "-", "_")] = v
+	}
+	if name == "" {
+		return "", "", nil, fmt.Errorf("missing the store's NAME")
+	}
+	return name, flavor, cfg, nil
+}
+
+func wantsHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" })
+}
+
+func newRegister() *cobra.Command {
+	return &cobra.Command{
+		Use:   "register NAME --flavor FLAVOR [--key=value ...]",
+		Short: "Register a log store",
+		Long: `Register a log store: a name for a flavor and its settings. Keys are the
+flavor's (see 'runlog log-store flavor describe FLAVOR'); '-' and '_' are
+alike. Secret values can be given as ${ENV_VAR}, resolved when the store is
+opened; they are never printed.`,
+		Example: `  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
+  runlog log-store register team --flavor otel --query-url=https://loki.example --password='${LOKI_PASSWORD}' --username=me`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if wantsHelp(args) {
+				return cmd.Help()
+			}
+			name, flavor, cfg, err := keyValues(args)
+			if err != nil {
+				return usageError(cmd, err)
+			}
+			if flavor == "" {
+				return usageError(cmd, fmt.Errorf("missing --flavor; see 'runlog log-store flavor list'"))
+			}
+			return editStores(func(f *stores.File) error {
+				if err := f.Register(name, flavor, cfg); err != nil {
+					return err
+				}
+				if len(f.Stores) == 1 {
+					f.Default = name
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "registered log store %s (flavor %s)\n", name, flavor)
+				return nil
+			})
+		},
+	}
+}
+
+func newUpdate() *cobra.Command {
+	return &cobra.Command{
+		Use:                "update NAME --key=value ...",
+		Short:              "Change settings of a log store (an empty value removes a key)",
+		Example:            "  runlog log-store update loki --query-timeout=1m",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if wantsHelp(args) {
+				return cmd.Help()
+			}
+			name, flavor, cfg, err := keyValues(args)
+			if err != nil {
+				return usageError(cmd, err)
+			}
+			if flavor != "" {
+				return usageError(cmd, fmt.Errorf("a store's flavor cannot change; delete it and register it again"))
+			}
+			return editStores(func(f *stores.File) error {
+				if err := f.Update(name, cfg); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "updated log store %s\n", name)
+				return nil
+			})
+		},
+	}
+}
+
+func newStoreList() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Short:   "List the registered log stores",
+		Example: "  runlog log-store list",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := stores.Load("")
+			if err != nil {
+				return err
+			}
+			w := table(cmd.OutOrStdout())
+			fmt.Fprintln(w, "NAME\tFLAVOR\tDEFAULT\tCONFIG")
+			if len(f.Stores) == 0 {
+				fmt.Fprintln(w, "(local)\tlocal\tyes\t(embedded; register a store to change)")
+			}
+			for _, n := range f.Names() {
+				e := f.Stores[n]
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n, e.Flavor, yes(n == f.Default), pairs(stores.Masked(e.Flavor, e.Config)))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newDescribe() *cobra.Command {
+	return &cobra.Command{
+		Use:     "describe NAME",
+		Short:   "Show a log store's settings (secrets masked)",
+		Example: "  runlog log-store describe loki",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := stores.Load("")
+			if err != nil {
+				return err
+			}
+			e, err := f.Get(args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", args[0], e.Flavor, yes(args[0] == f.Default))
+			m := stores.Masked(e.Flavor, e.Config)
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				fmt.Fprintf(out, "  %s = %s\n", k, m[k])
+			}
+			return nil
+		},
+	}
+}
+
+func newDelete() *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete NAME",
+		Short:   "Delete a log store (its logs stay in the backend)",
+		Example: "  runlog log-store delete loki",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editStores(func(f *stores.File) error {
+				if err := f.Delete(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted log store %s\n", args[0])
+				return nil
+			})
+		},
+	}
+}
+
+func newSetDefault() *cobra.Command {
+	return &cobra.Command{
+		Use:     "set-default NAME",
+		Short:   "Make a log store the default",
+		Example: "  runlog log-store set-default loki",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editStores(func(f *stores.File) error {
+				if err := f.SetDefault(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "default log store: %s\n", args[0])
+				return nil
+			})
+		},
+	}
+}
+
+func editStores(edit func(*stores.File) error) error {
+	f, err := stores.Load("")
+	if err != nil {
+		return err
+	}
+	if err := edit(f); err != nil {
+		return err
+	}
+	return f.Save("")
+}
+
+func usageError(cmd *cobra.Command, err error) error {
+	return fmt.Errorf("%w\nusage: runlog log-store %s", err, cmd.Use)
+}
+
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
+}
+
+func pairs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", k, m[k])
+	}
+	return b.String()
+}

@@ -1,0 +1,267 @@
+// Package stores keeps named log store configurations: which flavor, with
+// which settings, and which store is the default. It is what
+// `runlog log-store register|list|describe|update|delete|set-default`
+// edit, and what a program uses to open "the store the user configured":
+//
+//	f, err := stores.Load("")         // the user's file, or empty
+//	store, err := f.Open(ctx, "")      // the default store; the local one if none
+//
+// The file is JSON, in the user's config directory (runlog/stores.json;
+// $RUNLOG_CONFIG overrides), written with mode 0600 by an atomic rename.
+// Values of secret keys may be ${ENV_VAR} references, resolved only when a
+// store is opened; Masked hides the others wherever configuration is shown.
+package stores
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/runlog/runlog"
+)
+
+// File is the content of the stores file.
+type File struct {
+	// Default names the store used when none is named.
+	Default string `json:"default,omitempty"`
+	// Stores maps a store's name to its flavor and configuration.
+	Stores map[string]Entry `json:"stores"`
+}
+
+// Entry is one named store.
+type Entry struct {
+	Flavor string            `json:"flavor"`
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// DefaultPath returns $RUNLOG_CONFIG, else runlog/stores.json under the
+// user's config directory.
+func DefaultPath() (string, error) {
+	if p := os.Getenv("RUNLOG_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("runlog: no config directory (%w); set RUNLOG_CONFIG to a file path", err)
+	}
+	return filepath.Join(dir, "runlog", "stores.json"), nil
+}
+
+// Load reads the stores file at path ("" for DefaultPath). A missing file
+// is an empty one.
+func Load(path string) (*File, error) {
+	if path == "" {
+		var err error
+		if path, err = DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	f := &File{Stores: map[string]Entry{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, f); err != nil {
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path, Err: err,
+			Hint: "the stores file is not valid JSON; fix or remove it"}
+	}
+	if f.Stores == nil {
+		f.Stores = map[string]Entry{}
+	}
+	return f, nil
+}
+
+// Save writes f to path ("" for DefaultPath) with mode 0600, replacing the
+// old file atomically.
+func (f *File) Save(path string) error {
+	if path == "" {
+		var err error
+		if path, err = DefaultPath(); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".stores-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Register adds a store named name of the given flavor. The configuration
+// is checked against the flavor's keys (see runlog.Flavor.Validate) and
+// kept as given, normalized to snake_case keys, without defaults.
+func (f *File) Register(name, flavor string, cfg map[string]string) error {
+	if !storeName.MatchString(name) {
+		return runlog.Invalidf("store name %q: use letters, digits, '_', '-' and '.', starting with a letter or digit", name)
+	}
+	if _, ok := f.Stores[name]; ok {
+		return runlog.Invalidf("a store named %q exists; use `update` to change it or `delete` it first", name)
+	}
+	fl, err := runlog.LookupFlavor(flavor)
+	if err != nil {
+		return err
+	}
+	norm, err := normalize(fl, cfg)
+	if err != nil {
+		return err
+	}
+	f.Stores[name] = Entry{Flavor: flavor, Config: norm}
+	return nil
+}
+
+// Update sets (or, with an empty value, removes) configuration keys of a
+// registered store, and checks the result against its flavor.
+func (f *File) Update(name string, cfg map[string]string) error {
+	e, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	fl, err := runlog.LookupFlavor(e.Flavor)
+	if err != nil {
+		return err
+	}
+	merged := map[string]string{}
+	for k, v := range e.Config {
+		merged[k] = v
+	}
+	for k, v := range cfg {
+		k = strings.ReplaceAll(k, "-", "_")
+		if v == "" {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	norm, err := normalize(fl, merged)
+	if err != nil {
+		return err
+	}
+	f.Stores[name] = Entry{Flavor: e.Flavor, Config: norm}
+	return nil
+}
+
+// Delete removes a store; if it was the default, there is no default.
+func (f *File) Delete(name string) error {
+	if _, err := f.get(name); err != nil {
+		return err
+	}
+	delete(f.Stores, name)
+	if f.Default == name {
+		f.Default = ""
+	}
+	return nil
+}
+
+// SetDefault makes name the default store.
+func (f *File) SetDefault(name string) error {
+	if _, err := f.get(name); err != nil {
+		return err
+	}
+	f.Default = name
+	return nil
+}
+
+// Names returns the registered stores' names, sorted.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Stores))
+	for n := range f.Stores {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Get returns a registered store.
+func (f *File) Get(name string) (Entry, error) { return f.get(name) }
+
+func (f *File) get(name string) (Entry, error) {
+	e, ok := f.Stores[name]
+	if !ok {
+		hint := "no stores are registered; see `runlog log-store register --help`"
+		if len(f.Stores) > 0 {
+			hint = "registered stores: " + strings.Join(f.Names(), ", ")
+		}
+		return Entry{}, &runlog.Error{Kind: runlog.ErrNotFound, Op: "log-store", Err: fmt.Errorf("no store named %q", name), Hint: hint}
+	}
+	return e, nil
+}
+
+// Open opens the store named name; "" means the default store, and with no
+// default, the embedded local store (so that a fresh machine needs no
+// set-up). The flavors must be registered (import
+// github.com/runlog/runlog/flavors).
+func (f *File) Open(ctx context.Context, name string) (runlog.LogStore, error) {
+	if name == "" {
+		name = f.Default
+	}
+	if name == "" {
+		return runlog.Open(ctx, "local", nil)
+	}
+	e, err := f.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return runlog.Open(ctx, e.Flavor, e.Config)
+}
+
+// Masked returns cfg with the values of the flavor's secret keys replaced
+// by "****", except ${ENV_VAR} references, which hold no secret.
+func Masked(flavor string, cfg map[string]string) map[string]string {
+	fl, _ := runlog.LookupFlavor(flavor)
+	out := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		if key, ok := fl.Key(k); ok && key.Secret && !isEnvRef(v) {
+			v = "****"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+var envRef = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
+
+func isEnvRef(v string) bool { return envRef.MatchString(v) }
+
+// normalize validates cfg against fl and returns it with snake_case keys,
+// without the defaults Validate adds.
+func normalize(fl runlog.Flavor, cfg map[string]string) (map[string]string, error) {
+	if _, err := fl.Validate(cfg); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range cfg {
+		out[strings.ReplaceAll(k, "-", "_")] = v
+	}
+	return out, nil
+}
