@@ -106,14 +106,24 @@ func (e *Entry) Set(key, value string) {
 		e.ChunkIndex, _ = strconv.Atoi(value)
 	case ChunkTotal:
 		e.TotalChunks, _ = strconv.Atoi(value)
+	case CodeFilePath, CodeLineNumber, CodeFunctionName:
+		if value == "" || value == "0" {
+			return // a record without a source location
+		}
+		e.setCode(key, value)
+	default:
+		e.setAttr(key, value)
+	}
+}
+
+func (e *Entry) setCode(key, value string) {
+	switch key {
 	case CodeFilePath:
 		e.Filename = value
 	case CodeLineNumber:
 		e.Lineno, _ = strconv.Atoi(value)
 	case CodeFunctionName:
 		e.Module = ModuleOf(value)
-		e.setAttr(key, value)
-	default:
 		e.setAttr(key, value)
 	}
 }

@@ -12,14 +12,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"os"
-	"slices"
+	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,10 +26,37 @@ import (
 	"github.com/runlog/runlog/stores"
 )
 
+// Exit codes.
+const (
+	exitOK       = 0 // entries found (logs), or the command succeeded
+	exitError    = 1 // any error
+	exitNotFound = 4 // logs: the run (with its filters) has no entries
+)
+
 func main() {
-	if err := newRoot().ExecuteContext(context.Background()); err != nil {
-		os.Exit(1)
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := newRoot().ExecuteContext(ctx)
+	var ee exitCode
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code // the program's own code, from exec
 	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "runlog") {
+		msg = "runlog: " + msg
+	}
+	fmt.Fprintln(os.Stderr, msg)
+	if errors.Is(err, errNoEntries) {
+		return exitNotFound
+	}
+	return exitError
 }
 
 func newRoot() *cobra.Command {
@@ -39,24 +64,40 @@ func newRoot() *cobra.Command {
 		Use:           "runlog",
 		Short:         "Read and manage pipeline run logs",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 	}
-	root.AddCommand(newLogs(), newLogStore())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())
+	})
+	root.AddCommand(newLogs(), newLogStore(), newExec())
 	return root
 }
 
+// errNoEntries: logs found nothing for the run and filters.
+var errNoEntries = errors.New("no log entries")
+
 func newLogs() *cobra.Command {
 	var (
-		q      runlog.Query
-		level  string
-		output string
-		store  string
+		q               runlog.Query
+		level, output   string
+		store           string
+		since, from, to string
+		follow          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "logs RUN_ID",
 		Short: "Print the logs of a run",
+		Long: `Print the logs of a run, oldest first, from the default log store (or
+--store). Output: text (aligned, coloured by level on a terminal unless
+NO_COLOR is set), json (an array) or jsonl (one object per line), with the
+fields message, name, level, timestamp, module, filename, lineno,
+chunk_index, total_chunks, id, run_id, step_id, source, attempt, sequence,
+trace_id, span_id, attributes.
+
+Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 		Example: `  runlog logs demo-20261124 --step train --level warn
-  runlog logs demo-20261124 --grep "loss" -o jsonl`,
+  runlog logs demo-20261124 --since 1h --grep "loss" -o jsonl
+  runlog logs demo-20261124 --step train --follow`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.RunID = args[0]
@@ -67,6 +108,14 @@ func newLogs() *cobra.Command {
 				}
 				q.MinLevel = l
 			}
+			var err error
+			if q.Start, q.End, err = timeRange(since, from, to); err != nil {
+				return err
+			}
+			p, err := newPrinter(cmd.OutOrStdout(), output)
+			if err != nil {
+				return err
+			}
 			f, err := stores.Load("")
 			if err != nil {
 				return err
@@ -75,50 +124,89 @@ func newLogs() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printAll(cmd.Context(), cmd.OutOrStdout(), s, q, output)
+			n, err := printEntries(cmd.Context(), p, s, q, follow)
+			if cerr := p.close(); err == nil {
+				err = cerr
+			}
+			if err == nil && n == 0 && !follow {
+				return fmt.Errorf("%w for run %q (with these filters)", errNoEntries, q.RunID)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&q.StepID, "step", "", "only this step")
-	f.StringVar(&q.Source, "source", "", "only this source (step, orchestrator, ...)")
-	f.StringVar(&level, "level", "", "lowest level shown (debug, info, warn, error)")
-	f.StringVar(&q.Contains, "grep", "", "only messages containing this text")
-	f.IntVar(&q.Limit, "limit", 0, "entries per page (default 20000)")
-	f.StringVarP(&output, "output", "o", "text", "output format: text or jsonl")
+	f.StringVar(&q.Source, "source", "", "only this source (step, orchestrator, hook:NAME, ...)")
+	f.StringVar(&level, "level", "", "lowest level shown: trace, debug, info, warn, error, fatal")
+	f.StringVar(&q.Contains, "grep", "", "only messages containing this text (plain text, case-sensitive)")
+	f.StringVar(&since, "since", "", "only entries newer than this duration ago, such as 1h")
+	f.StringVar(&from, "from", "", "only entries at or after this time (RFC 3339)")
+	f.StringVar(&to, "to", "", "only entries before this time (RFC 3339)")
+	f.IntVar(&q.Limit, "limit", 0, "entries fetched per page (default 20000)")
+	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until interrupted (Ctrl-C)")
+	f.StringVarP(&output, "output", "o", "text", "output format: text, json or jsonl")
 	f.StringVar(&store, "store", "", "registered log store to read (default: the default store, else the embedded local one)")
 	return cmd
 }
 
-func printAll(ctx context.Context, w io.Writer, f runlog.Fetcher, q runlog.Query, output string) error {
-	if output != "text" && output != "jsonl" {
-		return fmt.Errorf("unknown output format %q; use text or jsonl", output)
+func timeRange(since, from, to string) (start, end time.Time, err error) {
+	if since != "" && from != "" {
+		return start, end, fmt.Errorf("use --since or --from, not both")
 	}
-	enc := json.NewEncoder(w)
-	for e, err := range runlog.All(ctx, f, q) {
-		if err != nil {
-			return err
+	if since != "" {
+		d, err := time.ParseDuration(since)
+		if err != nil || d <= 0 {
+			return start, end, fmt.Errorf("--since %q: want a positive duration such as 90m or 2h", since)
 		}
-		if output == "jsonl" {
-			err = enc.Encode(e)
-		} else {
-			step := e.StepID
-			if step == "" {
-				step = "-"
-			}
-			var attrs strings.Builder
-			for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
-				if !strings.HasPrefix(k, "code.") {
-					fmt.Fprintf(&attrs, " %s=%q", k, e.Attributes[k])
-				}
-			}
-			_, err = fmt.Fprintf(w, "%s %-5s [%s] %s%s\n", e.Time.Format("2006-01-02T15:04:05.000Z07:00"), e.Level, step, strings.TrimRight(e.Message, "\n"), attrs.String())
+		start = time.Now().Add(-d)
+	}
+	for _, t := range []struct {
+		flag, v string
+		dst     *time.Time
+	}{{"--from", from, &start}, {"--to", to, &end}} {
+		if t.v == "" {
+			continue
 		}
-		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return nil
-			}
-			return err
+		if *t.dst, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
+			return start, end, fmt.Errorf("%s %q: want an RFC 3339 time such as 2026-11-24T10:00:00Z", t.flag, t.v)
 		}
 	}
-	return nil
+	return start, end, nil
+}
+
+// printEntries prints every entry q matches; with follow, it then polls
+// with the last page's cursor, which returns only what was stored since,
+// until ctx ends.
+func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool) (int, error) {
+	n := 0
+	for {
+		page, err := f.Fetch(ctx, q)
+		if err != nil {
+			if follow && ctx.Err() != nil {
+				return n, nil
+			}
+			return n, err
+		}
+		for i := range page.Entries {
+			if err := p.print(&page.Entries[i]); err != nil {
+				return n, err
+			}
+			n++
+		}
+		q.Cursor = page.Next
+		if page.More {
+			continue
+		}
+		if !follow {
+			return n, nil
+		}
+		if err := p.flush(); err != nil {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return n, nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/runlog/runlog"
+)
+
+// printer is one output format.
+type printer interface {
+	print(e *runlog.LogEntry) error
+	flush() error
+	close() error
+}
+
+func newPrinter(w io.Writer, format string) (printer, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	switch format {
+	case "text":
+		return &textPrinter{w: bw, color: colorful(w)}, nil
+	case "jsonl":
+		return &jsonPrinter{w: bw, enc: json.NewEncoder(bw)}, nil
+	case "json":
+		return &jsonPrinter{w: bw, enc: json.NewEncoder(bw), array: true}, nil
+	}
+	return nil, fmt.Errorf("unknown output format %q; use text, json or jsonl", format)
+}
+
+// colorful reports whether w is a terminal and colour is wanted.
+func colorful(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+type textPrinter struct {
+	w     *bufio.Writer
+	color bool
+}
+
+var levelColors = map[string]string{"TRACE": "\x1b[90m", "DEBUG": "\x1b[36m", "INFO": "\x1b[32m", "WARN": "\x1b[33m", "ERROR": "\x1b[31m", "FATAL": "\x1b[35m"}
+
+func (p *textPrinter) print(e *runlog.LogEntry) error {
+	step := e.StepID
+	if step == "" {
+		step = "-"
+	}
+	lvl := fmt.Sprintf("%-5s", e.Level)
+	if p.color {
+		name := strings.TrimRight(e.Level.String(), "234")
+		lvl = levelColors[name] + lvl + "\x1b[0m"
+	}
+	fmt.Fprintf(p.w, "%s %s [%s] %s", e.Time.Local().Format("2006-01-02T15:04:05.000Z07:00"), lvl, step, strings.TrimRight(e.Message, "\n"))
+	for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
+		if !strings.HasPrefix(k, "code.") {
+			fmt.Fprintf(p.w, " %s=%q", k, e.Attributes[k])
+		}
+	}
+	return p.w.WriteByte('\n')
+}
+
+func (p *textPrinter) flush() error { return p.w.Flush() }
+func (p *textPrinter) close() error { return p.w.Flush() }
+
+type jsonPrinter struct {
+	w     *bufio.Writer
+	enc   *json.Encoder
+	array bool
+	n     int
+}
+
+func (p *jsonPrinter) print(e *runlog.LogEntry) error {
+	if p.array {
+		sep := ",\n"
+		if p.n == 0 {
+			sep = "[\n"
+		}
+		p.w.WriteString(sep)
+	}
+	p.n++
+	return p.enc.Encode(e)
+}
+
+func (p *jsonPrinter) flush() error { return p.w.Flush() }
+
+func (p *jsonPrinter) close() error {
+	if p.array {
+		if p.n == 0 {
+			p.w.WriteString("[")
+		}
+		p.w.WriteString("]\n")
+	}
+	return p.w.Flush()
+}
