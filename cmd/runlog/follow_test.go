@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/flavors"
+	"github.com/runlog/runlog/otelstore"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFollow: --follow prints what a running step logs while it runs,
+// every line once, in order.
+func TestFollow(t *testing.T) {
+	store, err := flavors.NewLocal(t.TempDir(), false, otelstore.Options{Console: slog.DiscardHandler, ExportInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := store.Activate(t.Context(), runlog.Scope{RunID: "live", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	p, _ := newPrinter(&out, "text")
+	fctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", Limit: 7}, true)
+		done <- err
+	}()
+	const n = 60
+	for i := range n {
+		slog.InfoContext(ctx, "line "+strconv.Itoa(i))
+		if i%10 == 9 {
+			time.Sleep(120 * time.Millisecond) // let a batch land and the tail poll
+		}
+	}
+	if err := store.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), "\n") < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != n {
+		t.Fatalf("followed %d lines; want %d:\n%s", len(lines), n, out.String())
+	}
+	for i, l := range lines {
+		if !strings.HasSuffix(l, " line "+strconv.Itoa(i)) {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+}
