@@ -6,9 +6,14 @@
 #   bench/run.sh            # emit path
 #   COUNT=10 bench/run.sh
 #   bench/run.sh loki       # fetch of a 100,000-line step: runlog vs logcli
+#   bench/run.sh cli        # runlog logs of a 1,000,000-line run: time and peak RSS
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
+
+if [ "${1:-}" = cli ]; then
+	exec go run ./bench/clilogs
+fi
 
 if [ "${1:-}" = loki ]; then
 	tools/servers.sh build loki logcli

@@ -142,7 +142,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 	f.StringVar(&since, "since", "", "only entries newer than this duration ago, such as 1h")
 	f.StringVar(&from, "from", "", "only entries at or after this time (RFC 3339)")
 	f.StringVar(&to, "to", "", "only entries before this time (RFC 3339)")
-	f.IntVar(&q.Limit, "limit", 0, "entries fetched per page (default 20000)")
+	f.IntVar(&q.Limit, "limit", 5000, "entries fetched per page (smaller pages, less memory)")
 	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until interrupted (Ctrl-C)")
 	f.StringVarP(&output, "output", "o", "text", "output format: text, json or jsonl")
 	f.StringVar(&store, "store", "", "registered log store to read (default: the default store, else the embedded local one)")

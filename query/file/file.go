@@ -65,7 +65,7 @@ type lineCache struct {
 	lines map[string][]runlog.LogEntry
 }
 
-const cachedLines = 64
+const cachedLines = 8
 
 func (c *lineCache) get(k string) ([]runlog.LogEntry, bool) {
 	c.mu.Lock()
