@@ -49,7 +49,7 @@ func TestFollow(t *testing.T) {
 	fctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", Limit: 7}, true)
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", Limit: 7}, true, nil)
 		done <- err
 	}()
 	const n = 60

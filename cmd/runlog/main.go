@@ -124,7 +124,13 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 			if err != nil {
 				return err
 			}
-			n, err := printEntries(cmd.Context(), p, s, q, follow)
+			var prog func(int)
+			if !follow && output == "text" && colorful(cmd.ErrOrStderr()) && !colorful(cmd.OutOrStdout()) {
+				// Long fetches to a file or pipe: say how far along on the terminal.
+				prog = func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "\rfetched %d entries", n) }
+				defer fmt.Fprint(cmd.ErrOrStderr(), "\r\x1b[K")
+			}
+			n, err := printEntries(cmd.Context(), p, s, q, follow, prog)
 			if cerr := p.close(); err == nil {
 				err = cerr
 			}
@@ -177,7 +183,9 @@ func timeRange(since, from, to string) (start, end time.Time, err error) {
 // printEntries prints every entry q matches; with follow, it then polls
 // with the last page's cursor, which returns only what was stored since,
 // until ctx ends.
-func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool) (int, error) {
+//
+// progress, if not nil, is told the count after each page.
+func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool, progress func(int)) (int, error) {
 	n := 0
 	for {
 		page, err := f.Fetch(ctx, q)
@@ -194,6 +202,9 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 			n++
 		}
 		q.Cursor = page.Next
+		if progress != nil {
+			progress(n)
+		}
 		if page.More {
 			continue
 		}
