@@ -33,6 +33,8 @@ type File struct {
 	Default string `json:"default,omitempty"`
 	// Stores maps a store's name to its flavor and configuration.
 	Stores map[string]Entry `json:"stores"`
+	// Flavors are external flavors by name (see External).
+	Flavors map[string]External `json:"flavors,omitempty"`
 }
 
 // Entry is one named store.
@@ -77,6 +79,9 @@ func Load(path string) (*File, error) {
 	}
 	if f.Stores == nil {
 		f.Stores = map[string]Entry{}
+	}
+	if err := f.registerExternals(context.Background()); err != nil {
+		return nil, err
 	}
 	return f, nil
 }

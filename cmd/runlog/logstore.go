@@ -15,7 +15,9 @@ import (
 
 func newLogStore() *cobra.Command {
 	ls := &cobra.Command{
-		Use:   "log-store",
+		Use: "log-store",
+		Example: `  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
+  runlog log-store list`,
 		Short: "Register and manage log stores and their flavors",
 		Long: `Log stores are named configurations of a flavor, kept in one file
 (runlog/stores.json under the user's config directory, mode 0600;
@@ -27,13 +29,17 @@ local store.`,
 }
 
 func newFlavor() *cobra.Command {
-	fl := &cobra.Command{Use: "flavor", Short: "Flavors of log store"}
+	fl := &cobra.Command{Use: "flavor", Short: "Flavors of log store",
+		Example: "  runlog log-store flavor list\n  runlog log-store flavor describe otel"}
 	fl.AddCommand(&cobra.Command{
 		Use:     "list",
 		Short:   "List the registered flavors",
 		Example: "  runlog log-store flavor list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := stores.Load(""); err != nil { // registers external flavors
+				return err
+			}
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "FLAVOR\tDESCRIPTION")
 			for _, f := range runlog.Flavors() {
@@ -47,6 +53,9 @@ func newFlavor() *cobra.Command {
 		Example: "  runlog log-store flavor describe otel",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := stores.Load(""); err != nil { // registers external flavors
+				return err
+			}
 			f, err := runlog.LookupFlavor(args[0])
 			if err != nil {
 				return err
@@ -58,6 +67,28 @@ func newFlavor() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Type, k.Default, yes(k.Required), yes(k.Secret), k.Doc)
 			}
 			return w.Flush()
+		},
+	})
+	fl.AddCommand(&cobra.Command{
+		Use:   "register PROGRAM",
+		Short: "Register a flavor built outside runlog: a program speaking runlog's JSON protocol",
+		Long: `Register an external flavor: a program, in any language, that answers
+'PROGRAM describe' with its name, doc and configuration keys, and
+'PROGRAM fetch' with a page of entries for a query (JSON on stdin and
+stdout; see docs/cli.md). Records are written over OTLP/HTTP (keys endpoint
+and headers), so the program only reads. The flavor is remembered in the
+stores file.`,
+		Example: "  runlog log-store flavor register ./bin/my-backend-flavor",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editStores(func(f *stores.File) error {
+				flv, err := f.RegisterFlavor(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "registered flavor %s\n", flv.Name)
+				return nil
+			})
 		},
 	})
 	return fl
