@@ -26,6 +26,7 @@ import (
 // activation). Only one capture may be active in a process at a time.
 type Stdio struct {
 	saved [2]int      // dups of the original fds 1 and 2
+	orig  [2]*os.File // the same, as files (one each: a File closes its fd when collected)
 	pipes [2]*os.File // read ends
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -55,21 +56,27 @@ func StartStdio(h slog.Handler) (*Stdio, error) {
 		}
 		w.Close() // fd now refers to the pipe
 		s.saved[i], s.pipes[i] = saved, r
+		s.orig[i] = os.NewFile(uintptr(saved), "original")
 		stream, level := "stdout", slog.LevelInfo
 		if fd == 2 {
 			stream, level = "stderr", slog.LevelWarn
 		}
 		s.wg.Add(1)
-		go s.pump(r, os.NewFile(uintptr(saved), stream), h, stream, level)
+		go s.pump(r, s.orig[i], h, stream, level)
 	}
 	return s, nil
 }
+
+// Original returns a file for the original destination of fd 1 or 2, for
+// output that must not be captured (a console logger, for one). It stays
+// valid until Stop.
+func (s *Stdio) Original(fd int) *os.File { return s.orig[fd-1] }
 
 // undo restores the first n descriptors after a failed start.
 func (s *Stdio) undo(n int) {
 	for i := 0; i < n; i++ {
 		_ = unix.Dup2(s.saved[i], i+1)
-		unix.Close(s.saved[i])
+		s.orig[i].Close()
 		s.pipes[i].Close()
 	}
 }
@@ -103,7 +110,7 @@ func (s *Stdio) Stop() error {
 		s.wg.Wait()
 		for i := range s.saved {
 			s.pipes[i].Close()
-			unix.Close(s.saved[i])
+			s.orig[i].Close()
 		}
 	})
 	return errors.Join(errs...)

@@ -26,15 +26,7 @@ func (h *activationHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *activationHandler) Handle(ctx context.Context, r slog.Record) error {
-	var err error
-	if r.Level >= h.act.minLevel {
-		a := h.act
-		a.mu.RLock()
-		if !a.ended {
-			err = h.otel.Handle(ctx, r)
-		}
-		a.mu.RUnlock()
-	}
+	err := h.store(ctx, r)
 	if h.console.Enabled(ctx, r.Level) {
 		if cerr := h.console.Handle(ctx, r); err == nil {
 			err = cerr
@@ -42,6 +34,39 @@ func (h *activationHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	return err
 }
+
+// store sends r to the activation's records, not to the console.
+func (h *activationHandler) store(ctx context.Context, r slog.Record) error {
+	if r.Level < h.act.minLevel {
+		return nil
+	}
+	a := h.act
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.ended {
+		return nil
+	}
+	return h.otel.Handle(ctx, r)
+}
+
+// capturedOutput receives the lines of the process's captured stdout and
+// stderr (Options.CaptureStdio) and stores them in the innermost
+// activation, without echoing them to the console: the capture already
+// passes them through.
+type capturedOutput struct{ s *Store }
+
+func (c capturedOutput) Enabled(context.Context, slog.Level) bool { return true }
+
+func (c capturedOutput) Handle(ctx context.Context, r slog.Record) error {
+	a := c.s.innermost.Load()
+	if a == nil {
+		return nil
+	}
+	return a.Handler.(*activationHandler).store(ctx, r)
+}
+
+func (c capturedOutput) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c capturedOutput) WithGroup(string) slog.Handler      { return c }
 
 func (h *activationHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return &activationHandler{act: h.act, otel: h.otel.WithAttrs(attrs), console: h.console.WithAttrs(attrs)}

@@ -19,6 +19,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/capture"
 	"github.com/runlog/runlog/resource"
 )
 
@@ -48,6 +49,14 @@ type Options struct {
 	// the default slog handler at the first Activate; use
 	// slog.DiscardHandler to store without printing.
 	Console slog.Handler
+	// CaptureStdio captures the process's own stdout and stderr at the file
+	// descriptor level while the store has activations (so fmt.Println, C
+	// code and child processes are captured): each line is stored in the
+	// innermost activation (stdout INFO, stderr WARN) and still printed.
+	// The last Deactivate restores the descriptors. When the console is
+	// slog's initial default handler it writes to the original stderr;
+	// a Console of your own that writes to os.Stderr would be captured too.
+	CaptureStdio bool
 	// MaxMessageBytes is the longest message stored in one record; longer
 	// ones are split into chunks. Default 64 KiB.
 	MaxMessageBytes int
@@ -105,6 +114,7 @@ type Store struct {
 	active    []*activation // in activation order; the last is innermost
 	innermost atomic.Pointer[activation]
 	saved     *savedDefault // what the first Activate replaced
+	stdio     *capture.Stdio
 }
 
 var _ runlog.LogStore = (*Store)(nil)
@@ -165,7 +175,10 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.active) == 0 {
-		s.installDefault()
+		if err := s.installDefault(); err != nil {
+			_ = a.provider.Shutdown(ctx)
+			return ctx, err
+		}
 	}
 	a.Handler = &activationHandler{act: a, otel: otelH, console: s.console()}
 	s.active = append(s.active, a)
@@ -187,9 +200,21 @@ func (s *Store) console() slog.Handler {
 
 // installDefault makes the router the default slog handler, remembering
 // what to restore. Called with s.mu held.
-func (s *Store) installDefault() {
+func (s *Store) installDefault() error {
 	s.saved = &savedDefault{logger: slog.Default(), writer: log.Writer(), flags: log.Flags(), prefix: log.Prefix()}
+	if s.opts.CaptureStdio {
+		st, err := capture.StartStdio(capturedOutput{s})
+		if err != nil {
+			return &runlog.Error{Kind: runlog.ErrUnavailable, Op: "activate", Store: s.opts.Name, Err: err,
+				Hint: "capturing stdout and stderr needs file descriptors 1 and 2; turn CaptureStdio off"}
+		}
+		s.stdio = st
+		if s.saved.writer == os.Stderr {
+			s.saved.writer = st.Original(2) // console output must not be captured again
+		}
+	}
 	slog.SetDefault(slog.New(&router{store: s, console: s.console()}))
+	return nil
 }
 
 // restoreDefault undoes installDefault. slog.SetDefault does not undo the
@@ -210,6 +235,13 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	if a == nil {
 		return nil
 	}
+	s.mu.Lock()
+	if s.stdio != nil && len(s.active) == 1 && s.active[0] == a {
+		// The last activation: let captured output drain into it first.
+		_ = s.stdio.Stop()
+		s.stdio = nil
+	}
+	s.mu.Unlock()
 	a.mu.Lock()
 	if a.ended {
 		a.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"os"
@@ -267,5 +268,33 @@ func TestWithLoggerFollowsActivations(t *testing.T) {
 		if e.StepID != e.Attributes["g.step"] || e.Attributes["component"] != "loader" {
 			t.Fatalf("entry %q of step %q has attributes %v", e.Message, e.StepID, e.Attributes)
 		}
+	}
+}
+
+// TestCaptureStdio: with CaptureStdio, what the process writes to its own
+// stdout and stderr (fmt, children) is stored in the innermost activation,
+// console output is not captured twice, and Deactivate restores the fds.
+func TestCaptureStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("redirects the test binary's own stdout")
+	}
+	dir := t.TempDir()
+	s := newStore(t, dir, otelstore.Options{CaptureStdio: true})
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "cap", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("printed")
+	fmt.Fprintln(os.Stderr, "to stderr")
+	slog.InfoContext(ctx, "via slog") // stored once, not again as captured stderr
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range readAll(t, dir, "cap") {
+		got[e.Message]++
+	}
+	if got["printed"] != 1 || got["to stderr"] != 1 || got["via slog"] != 1 || len(got) != 3 {
+		t.Fatalf("stored %v; want each of printed, to stderr, via slog once", got)
 	}
 }
