@@ -63,6 +63,10 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "runlog",
 		Short:         "Read and manage pipeline run logs",
+		Example: `  runlog exec --run demo --step hello -- sh -c 'echo out; echo err >&2; exit 3'
+  runlog logs demo --step hello
+  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
+  runlog completion bash > /etc/bash_completion.d/runlog`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
