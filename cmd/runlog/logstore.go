@@ -251,40 +251,33 @@ func newDescribe() *cobra.Command {
 	}
 }
 
-func newDelete() *cobra.Command {
+// nameCommand is a command that edits the stores file for one store NAME.
+func nameCommand(use, short, example string, edit func(*stores.File, string) error, done string) *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Delete a log store (its logs stay in the backend)",
-		Example: "  runlog log-store delete loki",
+		Use:     use + " NAME",
+		Short:   short,
+		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return editStores(func(f *stores.File) error {
-				if err := f.Delete(args[0]); err != nil {
+				if err := edit(f, args[0]); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted log store %s\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", args[0])
 				return nil
 			})
 		},
 	}
 }
 
+func newDelete() *cobra.Command {
+	return nameCommand("delete", "Delete a log store (its logs stay in the backend)", "  runlog log-store delete loki",
+		(*stores.File).Delete, "deleted log store %s")
+}
+
 func newSetDefault() *cobra.Command {
-	return &cobra.Command{
-		Use:     "set-default NAME",
-		Short:   "Make a log store the default",
-		Example: "  runlog log-store set-default loki",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return editStores(func(f *stores.File) error {
-				if err := f.SetDefault(args[0]); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "default log store: %s\n", args[0])
-				return nil
-			})
-		},
-	}
+	return nameCommand("set-default", "Make a log store the default", "  runlog log-store set-default loki",
+		(*stores.File).SetDefault, "default log store: %s")
 }
 
 func editStores(edit func(*stores.File) error) error {

@@ -61,8 +61,8 @@ func run() int {
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "runlog",
-		Short:         "Read and manage pipeline run logs",
+		Use:   "runlog",
+		Short: "Read and manage pipeline run logs",
 		Example: `  runlog exec --run demo --step hello -- sh -c 'echo out; echo err >&2; exit 3'
   runlog logs demo --step hello
   runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
