@@ -142,6 +142,12 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		case <-b.stopped:
 		case <-ctx.Done():
 			err = fmt.Errorf("runlog: flush did not finish before the deadline: %w", ctx.Err())
+			// The worker goes on exporting what it holds; shut the exporter
+			// down (closing its file or connections) once it is done.
+			go func() {
+				<-b.stopped
+				_ = b.exp.Shutdown(context.Background())
+			}()
 			return
 		}
 		err = b.exp.Shutdown(ctx)
