@@ -229,11 +229,19 @@ func (s *Store) restoreDefault() {
 }
 
 // Deactivate ends the activation carried by ctx, or the innermost one; see
-// runlog.LogStore.
+// runlog.LogStore. A context that is already done when Deactivate starts —
+// typically a failed step's, cancelled — would leave no time to flush: the
+// flush then gets ExportTimeout instead, so that the logs of a failed step
+// are not lost.
 func (s *Store) Deactivate(ctx context.Context) error {
 	a := s.lookup(ctx)
 	if a == nil {
 		return nil
+	}
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), s.opts.ExportTimeout)
+		defer cancel()
 	}
 	s.mu.Lock()
 	if s.stdio != nil && len(s.active) == 1 && s.active[0] == a {

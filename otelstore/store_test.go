@@ -298,3 +298,25 @@ func TestCaptureStdio(t *testing.T) {
 		t.Fatalf("stored %v; want each of printed, to stderr, via slog once", got)
 	}
 }
+
+// TestDeactivateCancelledContext: a failed step's context is often
+// cancelled by the time it is deactivated; its records must still land.
+func TestDeactivateCancelledContext(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, otelstore.Options{Console: slog.DiscardHandler})
+	stepCtx, cancel := context.WithCancel(t.Context())
+	ctx, err := s.Activate(stepCtx, runlog.Scope{RunID: "cancelled", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		slog.ErrorContext(ctx, "failing", "i", i)
+	}
+	cancel()
+	if err := s.Deactivate(ctx); err != nil {
+		t.Fatalf("Deactivate with a cancelled context = %v", err)
+	}
+	if n := len(readAll(t, dir, "cancelled")); n != 100 {
+		t.Fatalf("stored %d of 100 records", n)
+	}
+}
