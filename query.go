@@ -127,6 +127,21 @@ type Page struct {
 	// More reports that more matching entries were already stored when the
 	// page was read: fetch again with Next to get them.
 	More bool
+	// Ends lists the activations (of the query's run, step and source)
+	// whose end marker the page read: Deactivate writes one after their
+	// last record. A live tail stops at its step's. Stores without end
+	// markers leave it empty; an end may be listed on more than one page.
+	Ends []End
+}
+
+// End is the end marker of one activation.
+type End struct {
+	RunID, StepID, Source string
+	Time                  time.Time
+	// Count is the number of records the activation logged before it.
+	Count uint64
+	// Cause says how the activation ended: "ok", or what the store was told.
+	Cause string
 }
 
 // Fetcher is the read half of a LogStore: what a query adapter for a

@@ -32,3 +32,38 @@ func TestLocalConformance(t *testing.T) {
 	}
 	storetest.Run(t, storetest.Harness{Store: store, WithSpan: withSpan})
 }
+
+// TestEndMarker: Deactivate writes an end marker after the activation's
+// records; Fetch reports it in Page.Ends, never as an entry.
+func TestEndMarker(t *testing.T) {
+	store, err := flavors.NewLocal(t.TempDir(), false, otelstore.Options{Console: slog.DiscardHandler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := store.Activate(t.Context(), runlog.Scope{RunID: "r", StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := store.Fetch(t.Context(), runlog.Query{RunID: "r", StepID: "s"})
+	if err != nil || len(p.Ends) != 0 {
+		t.Fatalf("before Deactivate: ends %v, %v; want none", p.Ends, err)
+	}
+	for range 3 {
+		slog.InfoContext(ctx, "x")
+	}
+	if err := store.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []runlog.Direction{runlog.Forward, runlog.Backward} {
+		p, err = store.Fetch(t.Context(), runlog.Query{RunID: "r", StepID: "s", Direction: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Entries) != 3 || len(p.Ends) != 1 || p.Ends[0].Count != 3 || p.Ends[0].Cause != "ok" || p.Ends[0].StepID != "s" {
+			t.Fatalf("%v: %d entries, ends %+v; want 3 entries and one end of 3 records", dir, len(p.Entries), p.Ends)
+		}
+	}
+	if p, _ := store.Fetch(t.Context(), runlog.Query{RunID: "r", StepID: "other"}); len(p.Ends) != 0 {
+		t.Fatalf("another step's fetch reports ends %+v", p.Ends)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
+	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog"
@@ -270,10 +272,25 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
+	// The end marker: after every record of the activation, with their count.
+	logged := a.proc.emitted.Load()
+	var end otellog.Record
+	end.SetTimestamp(time.Now())
+	end.SetSeverity(otellog.SeverityInfo)
+	end.SetSeverityText("INFO")
+	end.SetBody(attribute.StringValue(""))
+	end.AddAttributes(
+		attribute.Bool(resource.End, true),
+		attribute.Int64(resource.EndCount, int64(logged)),
+		attribute.String(resource.EndCause, "ok"),
+	)
+	a.provider.Logger(s.opts.LoggerName).Emit(ctx, end)
+
 	flushErr := a.provider.ForceFlush(ctx)
 	shutErr := errors.Join(a.provider.Shutdown(ctx), a.proc.Shutdown(ctx))
 	p := a.proc
-	failed, pending := p.failed.Load(), p.emitted.Load()-p.taken.Load()
+	// Counts are of the activation's records; the end marker is not one.
+	failed, pending := min(p.failed.Load(), logged), min(p.emitted.Load()-p.taken.Load(), logged)
 	if failed == 0 && pending == 0 && flushErr == nil && shutErr == nil {
 		return nil
 	}

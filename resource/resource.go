@@ -41,6 +41,12 @@ const (
 	ChunkIndex = "runlog.chunk.index"
 	ChunkTotal = "runlog.chunk.total"
 
+	// End marks the last record of an activation, written by Deactivate:
+	// its EndCount records came before it, EndCause says how it ended.
+	End      = "runlog.end"
+	EndCount = "runlog.end.count"
+	EndCause = "runlog.end.cause"
+
 	CodeFilePath     = "code.file.path"
 	CodeLineNumber   = "code.line.number"
 	CodeFunctionName = "code.function.name"
@@ -188,7 +194,7 @@ var fromLoki = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
-		ExceptionMessage, ExceptionType} {
+		ExceptionMessage, ExceptionType, End, EndCount, EndCause} {
 		m[Loki(k)] = k
 	}
 	return m

@@ -47,9 +47,10 @@ func TestFollow(t *testing.T) {
 	var out syncBuffer
 	p, _ := newPrinter(&out, "text")
 	fctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", Limit: 7}, true, nil)
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", StepID: "s", Limit: 7}, true, nil)
 		done <- err
 	}()
 	const n = 60
@@ -62,13 +63,15 @@ func TestFollow(t *testing.T) {
 	if err := store.Deactivate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(out.String(), "\n") < n && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	// The tail stops by itself at the step's end marker.
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("the tail did not stop at the step's end marker; printed:\n%s", out.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != n {

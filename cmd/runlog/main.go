@@ -153,7 +153,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 	f.StringVar(&from, "from", "", "only entries at or after this time (RFC 3339)")
 	f.StringVar(&to, "to", "", "only entries before this time (RFC 3339)")
 	f.IntVar(&q.Limit, "limit", 5000, "entries fetched per page (smaller pages, less memory)")
-	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until interrupted (Ctrl-C)")
+	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until the step ends (its end marker; without --step, the run level's) or Ctrl-C")
 	f.StringVarP(&output, "output", "o", "text", "output format: text, json or jsonl")
 	f.StringVar(&store, "store", "", "registered log store to read (default: the default store, else the embedded local one)")
 	return cmd
@@ -186,11 +186,12 @@ func timeRange(since, from, to string) (start, end time.Time, err error) {
 
 // printEntries prints every entry q matches; with follow, it then polls
 // with the last page's cursor, which returns only what was stored since,
-// until ctx ends.
+// until the end marker of the followed step (or, without a step, of the
+// run level) has been read, or ctx ends.
 //
 // progress, if not nil, is told the count after each page.
 func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool, progress func(int)) (int, error) {
-	n := 0
+	n, ended := 0, false
 	for {
 		page, err := f.Fetch(ctx, q)
 		if err != nil {
@@ -209,11 +210,18 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 		if progress != nil {
 			progress(n)
 		}
+		for _, e := range page.Ends {
+			// A tail of a step ends at that step's end marker; of a whole
+			// run, at the run level's.
+			if e.StepID == q.StepID && (q.Source == "" || e.Source == q.Source) {
+				ended = true
+			}
+		}
 		if page.More {
 			continue
 		}
-		if !follow {
-			return n, nil
+		if !follow || ended {
+			return n, p.flush()
 		}
 		if err := p.flush(); err != nil {
 			return n, err

@@ -41,6 +41,7 @@ import (
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/query/internal/pagination"
+	"github.com/runlog/runlog/resource"
 )
 
 // Reader fetches entries from a local store directory. It is safe for
@@ -199,6 +200,7 @@ type stream struct {
 	i       int               // current entry
 	skip    int               // records of the first line already returned
 	all     []runlog.LogEntry // every record of the current line, for the cache
+	ends    []runlog.End      // end markers read
 	allKey  string
 }
 
@@ -267,6 +269,12 @@ func (s *stream) fill() error {
 			}
 		}
 		for idx := skip; idx < len(all); idx++ {
+			if isEnd(&all[idx]) {
+				if e := &all[idx]; e.RunID == s.q.RunID && (s.q.StepID == "" || e.StepID == s.q.StepID) && (s.q.Source == "" || e.Source == s.q.Source) {
+					s.ends = append(s.ends, endOf(e))
+				}
+				continue
+			}
 			if s.q.Match(&all[idx]) {
 				e := all[idx]
 				e.Attributes = maps.Clone(e.Attributes)
@@ -295,7 +303,10 @@ func (h *streamHeap) Pop() any {
 func mergeForward(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor, cache *lineCache) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
 	next := cursor{Pos: make(map[string][2]int64, len(files)), Key: cur.Key}
-	var h streamHeap
+	var (
+		h streamHeap
+		p runlog.Page
+	)
 	defer func() {
 		for _, s := range h {
 			s.f.Close()
@@ -311,13 +322,13 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 		}
 		if s.head() == nil {
 			next.Pos[rel] = s.pos()
+			p.Ends = append(p.Ends, s.ends...)
 			s.f.Close()
 			continue
 		}
 		h = append(h, s)
 	}
 	heap.Init(&h)
-	var p runlog.Page
 	for len(h) > 0 && len(p.Entries) < limit {
 		if len(p.Entries)%1024 == 0 && ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
@@ -329,6 +340,7 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 		}
 		if s.head() == nil {
 			next.Pos[s.rel] = s.pos()
+			p.Ends = append(p.Ends, s.ends...)
 			heap.Pop(&h)
 			s.f.Close()
 		} else {
@@ -337,6 +349,7 @@ func mergeForward(ctx context.Context, base string, files []string, q *runlog.Qu
 	}
 	for _, s := range h {
 		next.Pos[s.rel] = s.pos()
+		p.Ends = append(p.Ends, s.ends...)
 		if s.pos()[1] > 0 {
 			cache.put(s.allKey, s.all) // the next page resumes inside this line
 		}
@@ -357,7 +370,10 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 	if q.Direction == runlog.Backward {
 		dir = -1
 	}
-	var all []runlog.LogEntry
+	var (
+		all  []runlog.LogEntry
+		ends []runlog.End
+	)
 	for _, rel := range files {
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
@@ -374,16 +390,25 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 				break
 			}
 		}
+		ends = append(ends, s.ends...)
 		s.f.Close()
 		if err != nil {
 			return runlog.Page{}, err
 		}
 	}
 	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
-	p := runlog.Page{More: len(all) > limit}
+	p := runlog.Page{More: len(all) > limit, Ends: ends}
 	p.Entries = slices.Clone(all[:min(limit, len(all))]) // let the rest go
 	if n := len(p.Entries); n > 0 {
 		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
 	}
 	return p, nil
+}
+
+// isEnd reports whether e is an activation's end marker.
+func isEnd(e *runlog.LogEntry) bool { return e.Attributes[resource.End] == "true" }
+
+func endOf(e *runlog.LogEntry) runlog.End {
+	n, _ := strconv.ParseUint(e.Attributes[resource.EndCount], 10, 64)
+	return runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[resource.EndCause]}
 }

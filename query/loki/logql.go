@@ -48,5 +48,7 @@ func (c *Client) logQL(q *runlog.Query) string {
 	if q.MinLevel > 0 {
 		b.WriteString(" | severity_number >= " + strconv.Itoa(int(q.MinLevel)))
 	}
+	// End markers are not entries (a missing label compares as "").
+	b.WriteString(" | " + resource.Loki(resource.End) + ` != "true"`)
 	return b.String()
 }

@@ -27,13 +27,13 @@ func newTestClient(t *testing.T, cfg Config) *Client {
 func TestLogQL(t *testing.T) {
 	c := newTestClient(t, Config{})
 	got := c.logQL(&runlog.Query{RunID: "r1", StepID: "train", Source: "step", Contains: "loss", MinLevel: runlog.LevelWarn})
-	want := `{service_name="runlog"} |= "loss" | cicd_pipeline_run_id="r1" | cicd_pipeline_task_run_id="train" | runlog_source="step" | severity_number >= 13`
+	want := `{service_name="runlog"} |= "loss" | cicd_pipeline_run_id="r1" | cicd_pipeline_task_run_id="train" | runlog_source="step" | severity_number >= 13 | runlog_end != "true"`
 	if got != want {
 		t.Errorf("logQL =\n%s\nwant\n%s", got, want)
 	}
 	c = newTestClient(t, Config{IndexLabels: []string{"cicd.pipeline.run.id"}, ServiceName: `odd"name`})
 	got = c.logQL(&runlog.Query{RunID: `a"b`})
-	want = `{service_name="odd\"name", cicd_pipeline_run_id="a\"b"}`
+	want = `{service_name="odd\"name", cicd_pipeline_run_id="a\"b"} | runlog_end != "true"`
 	if got != want {
 		t.Errorf("logQL with index labels =\n%s\nwant\n%s", got, want)
 	}
