@@ -278,7 +278,7 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	end.SetTimestamp(time.Now())
 	end.SetSeverity(otellog.SeverityInfo)
 	end.SetSeverityText("INFO")
-	end.SetBody(attribute.StringValue(""))
+	end.SetBody(attribute.StringValue("end of activation")) // Loki drops empty lines
 	end.AddAttributes(
 		attribute.Bool(resource.End, true),
 		attribute.Int64(resource.EndCount, int64(logged)),

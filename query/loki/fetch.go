@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"strings"
 	"slices"
 	"strconv"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/query/internal/pagination"
+	"github.com/runlog/runlog/resource"
 )
 
 // cursor is what runlog.Cursor encodes for Loki: the sort key of the last
@@ -151,6 +153,14 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	if n := len(p.Entries); n > 0 {
 		cur.Last = pagination.KeyOf(&p.Entries[n-1])
 	}
+	if !p.More {
+		// The last page: report the end markers of the span read, which
+		// the entry query leaves out, so that a tail knows when to stop.
+		// A marker comes after the span's last entry: read up to now.
+		if p.Ends, err = c.ends(ctx, &q, cur.Lo, max(hi, time.Now().UnixNano()+1)); err != nil {
+			return runlog.Page{}, err
+		}
+	}
 	if !p.More && cur.Live {
 		// The run was recent: the next fetch with this cursor reads past
 		// the span found so far, up to its own now. That is a live tail.
@@ -207,6 +217,24 @@ func (c *Client) smallPage(ctx context.Context, logql string, lo, hi int64, limi
 		}
 	}
 	return out, true, fresh > limit, nil
+}
+
+// ends returns the end markers of the query's run (step, source) in
+// [lo, hi).
+func (c *Client) ends(ctx context.Context, q *runlog.Query, lo, hi int64) ([]runlog.End, error) {
+	mq := runlog.Query{RunID: q.RunID, StepID: q.StepID, Source: q.Source}
+	logql := strings.Replace(c.logQL(&mq), " | "+resource.Loki(resource.End)+` != "true"`, " | "+resource.Loki(resource.End)+` = "true"`, 1)
+	vals, err := c.queryRange(ctx, logql, lo, hi, 1000, "forward")
+	if err != nil {
+		return nil, err
+	}
+	var ends []runlog.End
+	for i := range vals {
+		e := &vals[i]
+		n, _ := strconv.ParseUint(e.Attributes[resource.EndCount], 10, 64)
+		ends = append(ends, runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[resource.EndCause]})
+	}
+	return ends, nil
 }
 
 // span finds the time span of the entries logql matches before end: the

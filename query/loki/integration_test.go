@@ -167,6 +167,15 @@ func TestParallelRuns(t *testing.T) {
 		}
 	}
 
+	// The last page reports the step's end marker, with its count.
+	p, err := s.Fetch(t.Context(), runlog.Query{RunID: base + "-small", StepID: "only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Entries) != 10 || p.More || len(p.Ends) != 1 || p.Ends[0].Count != 10 || p.Ends[0].StepID != "only" {
+		t.Fatalf("small run: %d entries, more %v, ends %+v; want 10 entries and the end of 10 records", len(p.Entries), p.More, p.Ends)
+	}
+
 	// The collector's second pipeline wrote the same records to files,
 	// which the local reader reads back.
 	var n int
