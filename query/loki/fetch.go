@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"strings"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
