@@ -157,6 +157,16 @@ func (e *Entry) Finish() {
 	delete(e.Attributes, ServiceName)
 }
 
+// EndOf returns the end marker e stands for, if e is an activation's end
+// marker (see End); readers keep markers out of their entries.
+func EndOf(e *runlog.LogEntry) (runlog.End, bool) {
+	if e.Attributes[End] != "true" {
+		return runlog.End{}, false
+	}
+	n, _ := strconv.ParseUint(e.Attributes[EndCount], 10, 64)
+	return runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[EndCause]}, true
+}
+
 // ModuleOf returns the package path of a fully qualified Go function name:
 // "github.com/a/b.(*T).Run" gives "github.com/a/b", "main.step" gives "main".
 func ModuleOf(function string) string {

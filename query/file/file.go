@@ -269,9 +269,9 @@ func (s *stream) fill() error {
 			}
 		}
 		for idx := skip; idx < len(all); idx++ {
-			if isEnd(&all[idx]) {
-				if e := &all[idx]; e.RunID == s.q.RunID && (s.q.StepID == "" || e.StepID == s.q.StepID) && (s.q.Source == "" || e.Source == s.q.Source) {
-					s.ends = append(s.ends, endOf(e))
+			if end, ok := resource.EndOf(&all[idx]); ok {
+				if end.RunID == s.q.RunID && (s.q.StepID == "" || end.StepID == s.q.StepID) && (s.q.Source == "" || end.Source == s.q.Source) {
+					s.ends = append(s.ends, end)
 				}
 				continue
 			}
@@ -403,12 +403,4 @@ func sorted(ctx context.Context, base string, files []string, q *runlog.Query, c
 		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
 	}
 	return p, nil
-}
-
-// isEnd reports whether e is an activation's end marker.
-func isEnd(e *runlog.LogEntry) bool { return e.Attributes[resource.End] == "true" }
-
-func endOf(e *runlog.LogEntry) runlog.End {
-	n, _ := strconv.ParseUint(e.Attributes[resource.EndCount], 10, 64)
-	return runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[resource.EndCause]}
 }

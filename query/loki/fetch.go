@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -223,16 +222,15 @@ func (c *Client) smallPage(ctx context.Context, logql string, lo, hi int64, limi
 // [lo, hi).
 func (c *Client) ends(ctx context.Context, q *runlog.Query, lo, hi int64) ([]runlog.End, error) {
 	mq := runlog.Query{RunID: q.RunID, StepID: q.StepID, Source: q.Source}
-	logql := strings.Replace(c.logQL(&mq), " | "+resource.Loki(resource.End)+` != "true"`, " | "+resource.Loki(resource.End)+` = "true"`, 1)
-	vals, err := c.queryRange(ctx, logql, lo, hi, 1000, "forward")
+	vals, err := c.queryRange(ctx, c.logQLOf(&mq, true), lo, hi, 1000, "forward")
 	if err != nil {
 		return nil, err
 	}
 	var ends []runlog.End
 	for i := range vals {
-		e := &vals[i]
-		n, _ := strconv.ParseUint(e.Attributes[resource.EndCount], 10, 64)
-		ends = append(ends, runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[resource.EndCause]})
+		if end, ok := resource.EndOf(&vals[i]); ok {
+			ends = append(ends, end)
+		}
 	}
 	return ends, nil
 }

@@ -18,7 +18,11 @@ func quote(s string) string { return strconv.Quote(s) }
 // runlog is configured with, then a line filter for the text, then label
 // filters (exact equality, on labels or structured metadata) for run, step
 // and source, and a numeric filter for the level.
-func (c *Client) logQL(q *runlog.Query) string {
+func (c *Client) logQL(q *runlog.Query) string { return c.logQLOf(q, false) }
+
+// logQLOf builds the query of q's entries, or, with markers, of the end
+// markers of q's run (step, source), which entry queries leave out.
+func (c *Client) logQLOf(q *runlog.Query, markers bool) string {
 	sel := []string{"service_name=" + quote(c.cfg.ServiceName)}
 	var filters []string
 	eq := func(attr, value string) {
@@ -49,6 +53,10 @@ func (c *Client) logQL(q *runlog.Query) string {
 		b.WriteString(" | severity_number >= " + strconv.Itoa(int(q.MinLevel)))
 	}
 	// End markers are not entries (a missing label compares as "").
-	b.WriteString(" | " + resource.Loki(resource.End) + ` != "true"`)
+	op := " != "
+	if markers {
+		op = " = "
+	}
+	b.WriteString(" | " + resource.Loki(resource.End) + op + `"true"`)
 	return b.String()
 }
