@@ -35,9 +35,11 @@ type LogEntry struct {
 	StepID  string `json:"step_id,omitempty"`
 	Source  string `json:"source,omitempty"`
 	Attempt int    `json:"attempt"`
-	// Sequence numbers the records of one activation from 1, in the order
-	// they were logged.
-	Sequence uint64 `json:"sequence"`
+	// ActivationID identifies the activation (one Activate) that logged
+	// the record; Sequence numbers its records from 1, in the order they
+	// were logged, one number per chunk.
+	ActivationID string `json:"activation_id,omitempty"`
+	Sequence     uint64 `json:"sequence"`
 	TraceID  string `json:"trace_id,omitempty"`
 	SpanID   string `json:"span_id,omitempty"`
 	// Attributes are the record's attributes rendered as text, nested groups

@@ -137,10 +137,18 @@ type Page struct {
 // End is the end marker of one activation.
 type End struct {
 	RunID, StepID, Source string
-	Time                  time.Time
+	// ActivationID is the activation's, as in LogEntry.ActivationID.
+	ActivationID string
+	Time         time.Time
 	// Count is the number of records the activation logged before it.
 	Count uint64
-	// Cause says how the activation ended: "ok", or what the store was told.
+	// Last is the sequence number of the activation's last record (chunks
+	// are numbered one by one): records 1..Last precede the marker.
+	Last uint64
+	// Dropped is the number of records refused by the drop overflow policy.
+	Dropped uint64
+	// Cause says how the activation ended: one of the Cause constants
+	// (CauseOK, CauseError, ...) or what the store was told.
 	Cause string
 }
 

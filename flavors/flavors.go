@@ -15,6 +15,7 @@ package flavors
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -33,9 +34,10 @@ func init() {
 			{Name: "dir", Type: runlog.TypeString, Doc: "data directory; default $RUNLOG_DATA_DIR, else runlog under the user's data directory"},
 			{Name: "level", Type: runlog.TypeString, Doc: "lowest level stored: trace, debug, info, warn, error; default $RUNLOG_LEVEL, else info"},
 			{Name: "sync", Type: runlog.TypeBool, Default: "false", Doc: "fsync after every batch written"},
+			{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when the queue is full: block (logging waits, nothing lost) or drop (dropped and counted)"},
 		},
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
-			opts := otelstore.Options{}
+			opts := otelstore.Options{Overflow: otelstore.Overflow(c.String("overflow"))}
 			if l := c.String("level"); l != "" {
 				lv, err := runlog.ParseLevel(l)
 				if err != nil {
@@ -50,7 +52,8 @@ func init() {
 
 // NewLocal returns the embedded local store under dir, or under the
 // default data directory when dir is empty. opts.Exporter, opts.Fetcher
-// and opts.Name are set by NewLocal; the other options apply as given.
+// and opts.Name are set by NewLocal; the spool defaults to dir/spool; the
+// other options apply as given.
 func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Store, error) {
 	if dir == "" {
 		d, err := layout.DefaultRoot()
@@ -61,6 +64,9 @@ func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Sto
 		dir = d
 	}
 	opts.Name = "local " + strconv.Quote(dir)
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = filepath.Join(dir, "spool")
+	}
 	opts.Exporter = func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
 		return otelstore.NewFileExporter(layout.File(dir, a.Scope.RunID, a.Scope.StepID, a.ID), syncEach), nil
 	}

@@ -44,6 +44,12 @@ var OTelKeys = []runlog.ConfigKey{
 	{Name: "batch_size", Type: runlog.TypeInt, Doc: "records per export; default 1024"},
 	{Name: "queue_size", Type: runlog.TypeInt, Doc: "records held in memory per activation before logging blocks; default 16384"},
 	{Name: "export_interval", Type: runlog.TypeDuration, Doc: "longest a record waits before export; default 1s"},
+	{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when queue_size records wait: block (logging waits, nothing lost) or drop (dropped and counted)"},
+	{Name: "spool", Type: runlog.TypeBool, Default: "true", Doc: "keep records the collector does not accept in a disk spool and replay them (docs/reliability.md)"},
+	{Name: "spool_dir", Type: runlog.TypeString, Doc: "spool directory; default one per endpoint under $RUNLOG_SPOOL_DIR, else under runlog/spool in the user's cache directory"},
+	{Name: "spool_sync", Type: runlog.TypeString, Default: "always", Doc: "fsync policy of the spool: always (survives power loss) or never (survives the process only)"},
+	{Name: "spool_max_bytes", Type: runlog.TypeInt, Default: "1073741824", Doc: "most bytes in the spool directory; records beyond are dropped and counted"},
+	{Name: "spool_max_age", Type: runlog.TypeDuration, Default: "168h", Doc: "spool files older than this are removed unreplayed"},
 	{Name: "query_url", Type: runlog.TypeURL, Doc: "Loki base URL to fetch from, such as http://127.0.0.1:3100; default $RUNLOG_LOKI_URL"},
 	{Name: "tenant_id", Type: runlog.TypeString, Doc: "Loki tenant (X-Scope-OrgID)"},
 	{Name: "username", Type: runlog.TypeString, Doc: "Loki basic auth user"},
@@ -113,6 +119,29 @@ func OpenOTel(_ context.Context, c runlog.Config) (*otelstore.Store, error) {
 		BatchSize:      c.Int("batch_size"),
 		QueueSize:      c.Int("queue_size"),
 		ExportInterval: c.Duration("export_interval"),
+		Overflow:       otelstore.Overflow(c.String("overflow")),
+		NoSpool:        !c.Bool("spool"),
+		SpoolDir:       c.String("spool_dir"),
+		SpoolSync:      otelstore.SyncPolicy(c.String("spool_sync")),
+		SpoolMaxBytes:  int64(c.Int("spool_max_bytes")),
+		SpoolMaxAge:    c.Duration("spool_max_age"),
+	}
+	if opts.SpoolDir == "" && !opts.NoSpool {
+		// One spool per endpoint: a spool is replayed where its store writes.
+		target := c.String("endpoint")
+		for _, env := range []string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+			if target == "" {
+				target = os.Getenv(env)
+			}
+		}
+		if target == "" {
+			target = "http://localhost:4318"
+		}
+		d, err := otelstore.DefaultSpoolDir("otel " + target)
+		if err != nil {
+			return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "otel", Err: err, Hint: "set spool_dir or RUNLOG_SPOOL_DIR"}
+		}
+		opts.SpoolDir = d
 	}
 	if l := c.String("level"); l != "" {
 		lv, err := runlog.ParseLevel(l)

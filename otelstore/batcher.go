@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
@@ -17,8 +18,13 @@ import (
 )
 
 // batcher is the processor of one activation: it queues records without
-// ever dropping one, and a single worker goroutine prepares them (sequence,
-// chunks, UTF-8, timestamps) and exports them in batches, in order.
+// ever dropping one (unless the drop overflow policy says so, counting
+// each), and a single worker goroutine prepares them (sequence, chunks,
+// UTF-8, timestamps) and exports them in batches, in order. A batch that
+// cannot be exported goes to the activation's spool segment; while the
+// segment holds records, later batches go behind them, and the worker
+// replays the segment (with backoff) before exporting anything new, so the
+// backend receives the records in order.
 type batcher struct {
 	exp          sdklog.Exporter
 	activationID string
@@ -27,6 +33,8 @@ type batcher struct {
 	interval     time.Duration
 	timeout      time.Duration
 	maxMsg       int
+	drop         bool   // overflow policy: drop instead of blocking
+	spool        *spool // nil: no spool
 
 	mu      sync.Mutex
 	notFull *sync.Cond
@@ -38,25 +46,38 @@ type batcher struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	// deadline (Unix ns, 0 = none) is when exports must have ended, set by
+	// Shutdown: what is left then goes to the spool.
+	deadline atomic.Int64
 
 	// Worker-only state.
-	seq    uint64
-	lastTS time.Time
-	spare  []sdklog.Record
-	out    []sdklog.Record
+	seq     uint64
+	lastTS  time.Time
+	spare   []sdklog.Record
+	out     []sdklog.Record
+	seg     *segment
+	enc     plog.JSONMarshaler
+	retryAt time.Time
+	backoff time.Duration
 
 	emitted   atomic.Uint64 // records accepted by OnEmit
+	dropped   atomic.Uint64 // records refused by the drop policy
 	taken     atomic.Uint64 // records the worker took from the queue
-	exported  atomic.Uint64 // records (chunks) the exporter accepted
-	failed    atomic.Uint64 // records (chunks) the exporter refused
+	numbered  atomic.Uint64 // records (chunks) prepared
+	delivered atomic.Uint64 // numbered records exported, directly or from the spool
+	spooled   atomic.Uint64 // numbered records written to the spool
+	replayed  atomic.Uint64 // numbered records exported from the spool, or skipped unreadable
+	lost      atomic.Uint64 // numbered records neither exported nor spooled
 	lateDrops atomic.Uint64 // records emitted after shutdown
 	errMu     sync.Mutex
-	lastErr   error
+	exportErr error  // the last export error
+	spoolErr  error  // the last spool error
+	segPath   string // the spool segment, once created
 }
 
 var _ sdklog.Processor = (*batcher)(nil)
 
-func newBatcher(exp sdklog.Exporter, activationID string, o *Options) *batcher {
+func newBatcher(exp sdklog.Exporter, activationID string, o *Options, sp *spool) *batcher {
 	b := &batcher{
 		exp:          exp,
 		activationID: activationID,
@@ -65,6 +86,8 @@ func newBatcher(exp sdklog.Exporter, activationID string, o *Options) *batcher {
 		interval:     o.ExportInterval,
 		timeout:      o.ExportTimeout,
 		maxMsg:       o.MaxMessageBytes,
+		drop:         o.Overflow == OverflowDrop,
+		spool:        sp,
 		kick:         make(chan struct{}, 1),
 		flushes:      make(chan chan struct{}),
 		stop:         make(chan struct{}),
@@ -80,10 +103,18 @@ func newBatcher(exp sdklog.Exporter, activationID string, o *Options) *batcher {
 func (b *batcher) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
 
 // OnEmit queues a copy of r. When the queue is full it blocks until the
-// worker has taken it: backpressure instead of loss.
-func (b *batcher) OnEmit(_ context.Context, r *sdklog.Record) error {
+// worker has taken it (backpressure instead of loss), or, under the drop
+// policy, counts r as dropped.
+func (b *batcher) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	b.mu.Lock()
 	for len(b.buf) >= b.queueSize && !b.closed {
+		if b.drop {
+			b.mu.Unlock()
+			b.dropped.Add(1)
+			metrics().processed.Add(ctx, 1, metricAttrs.queueFull...)
+			b.signal()
+			return nil
+		}
 		b.signal()
 		b.notFull.Wait()
 	}
@@ -110,7 +141,8 @@ func (b *batcher) signal() {
 }
 
 // ForceFlush returns once every record emitted before the call has been
-// handed to the exporter, or when ctx is done.
+// exported or spooled (a spool with records is replayed first), or when
+// ctx is done.
 func (b *batcher) ForceFlush(ctx context.Context) error {
 	done := make(chan struct{})
 	select {
@@ -128,11 +160,16 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Shutdown flushes, stops the worker and shuts the exporter down. Records
-// emitted afterwards are refused and counted.
+// Shutdown flushes, stops the worker and shuts the exporter down. Exports
+// end a little before ctx's deadline, leaving time to spool what is left.
+// Records emitted afterwards are refused and counted.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	var err error
 	b.once.Do(func() {
+		if dl, ok := ctx.Deadline(); ok {
+			reserve := min(250*time.Millisecond, time.Until(dl)/4)
+			b.deadline.Store(dl.Add(-reserve).UnixNano())
+		}
 		b.mu.Lock()
 		b.closed = true
 		b.notFull.Broadcast()
@@ -142,7 +179,7 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		case <-b.stopped:
 		case <-ctx.Done():
 			err = fmt.Errorf("runlog: flush did not finish before the deadline: %w", ctx.Err())
-			// The worker goes on exporting what it holds; shut the exporter
+			// The worker goes on spooling what it holds; shut the exporter
 			// down (closing its file or connections) once it is done.
 			go func() {
 				<-b.stopped
@@ -162,92 +199,218 @@ func (b *batcher) run() {
 	for {
 		select {
 		case <-b.kick:
-			b.drain()
+			b.drain(false)
 		case <-t.C:
-			b.drain()
+			b.drain(false)
 		case done := <-b.flushes:
-			b.drain()
+			b.drain(true)
 			close(done)
 		case <-b.stop:
-			b.drain()
+			b.drain(true)
+			if b.seg != nil {
+				b.setErr(nil, b.seg.close())
+			}
 			return
 		}
 	}
 }
 
-// drain exports everything queued so far.
-func (b *batcher) drain() {
+// drain exports everything queued so far, replaying the spool first. With
+// force, the spool is replayed even if the last attempt failed moments ago.
+func (b *batcher) drain(force bool) {
 	b.mu.Lock()
 	batch := b.buf
 	b.buf = b.spare[:0]
 	b.notFull.Broadcast()
 	b.mu.Unlock()
+	b.retrySpool(force)
 	if len(batch) == 0 {
 		b.spare = batch
 		return
 	}
 	b.taken.Add(uint64(len(batch)))
 	b.out = b.prepare(b.out[:0], batch)
+	b.numbered.Add(uint64(len(b.out)))
 	clear(batch)
 	b.spare = batch[:0]
 	for recs := b.out; len(recs) > 0; {
 		n := min(len(recs), b.batchSize)
-		b.export(recs[:n])
+		b.deliver(recs[:n])
 		recs = recs[n:]
 	}
 	clear(b.out)
 }
 
-func (b *batcher) export(recs []sdklog.Record) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-	defer cancel()
-	if err := b.exp.Export(ctx, recs); err != nil {
-		b.failed.Add(uint64(len(recs)))
-		b.errMu.Lock()
-		b.lastErr = err
-		b.errMu.Unlock()
+// deliver exports recs, or spools them when the spool holds earlier
+// records, the export fails, or the deadline has passed.
+func (b *batcher) deliver(recs []sdklog.Record) {
+	n := uint64(len(recs))
+	if b.backlog() || b.late() || time.Now().Before(b.retryAt) {
+		b.toSpool(recs, nil)
 		return
 	}
-	b.exported.Add(uint64(len(recs)))
+	ctx, cancel := b.exportContext()
+	err := b.exp.Export(ctx, recs)
+	cancel()
+	if err != nil {
+		b.setErr(err, nil)
+		b.failed()
+		b.toSpool(recs, err)
+		return
+	}
+	b.delivered.Add(n)
+	metrics().processed.Add(context.Background(), int64(n), metricAttrs.ok...)
 }
 
-func (b *batcher) err() error {
+// exportContext bounds one export by ExportTimeout and the deadline.
+func (b *batcher) exportContext() (context.Context, context.CancelFunc) {
+	d := time.Now().Add(b.timeout)
+	if dl := b.deadline.Load(); dl != 0 && dl < d.UnixNano() {
+		d = time.Unix(0, dl)
+	}
+	return context.WithDeadline(context.Background(), d)
+}
+
+func (b *batcher) backlog() bool { return b.seg != nil && b.seg.off < b.seg.size }
+
+func (b *batcher) late() bool {
+	dl := b.deadline.Load()
+	return dl != 0 && time.Now().UnixNano() >= dl
+}
+
+// failed backs off: the next export is tried 1s, 2s, 4s ... 30s later;
+// until then batches go to the spool.
+func (b *batcher) failed() {
+	b.backoff = min(max(2*b.backoff, time.Second), 30*time.Second)
+	b.retryAt = time.Now().Add(b.backoff)
+}
+
+// toSpool writes recs to the activation's spool segment, or counts them
+// lost when there is no spool or it cannot take them.
+func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
+	n := uint64(len(recs))
+	lose := func(err error) {
+		b.lost.Add(n)
+		b.setErr(nil, err)
+		metrics().processed.Add(context.Background(), int64(n), metricAttrs.lost...)
+	}
+	if b.spool == nil {
+		if cause == nil {
+			cause = errors.New("export deadline passed")
+		}
+		lose(fmt.Errorf("no spool to keep them: %w", cause))
+		return
+	}
+	if b.seg == nil {
+		seg, err := b.spool.create(b.activationID)
+		if err != nil {
+			lose(fmt.Errorf("cannot spool to %s: %w", b.spool.dir, err))
+			return
+		}
+		b.seg = seg
+		b.errMu.Lock()
+		b.segPath = seg.path
+		b.errMu.Unlock()
+	}
+	if err := b.seg.write(recs, &b.enc); err != nil {
+		lose(fmt.Errorf("cannot spool to %s: %w", b.seg.path, err))
+		return
+	}
+	b.spooled.Add(n)
+}
+
+// retrySpool replays the spool segment, if it holds records and the
+// backoff allows (force ignores it), emptying it when all went through.
+func (b *batcher) retrySpool(force bool) {
+	if !b.backlog() || b.late() || !force && time.Now().Before(b.retryAt) {
+		return
+	}
+	ctx := context.Background()
+	if dl := b.deadline.Load(); dl != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, dl))
+		defer cancel()
+	}
+	n, bad, err := b.seg.replay(ctx, b.exp, b.timeout)
+	b.replayed.Add(n + bad)
+	b.delivered.Add(n)
+	b.lost.Add(bad)
+	metrics().processed.Add(ctx, int64(n), metricAttrs.ok...)
+	if err != nil {
+		b.setErr(err, nil)
+		b.failed()
+		return
+	}
+	b.backoff, b.retryAt = 0, time.Time{}
+	b.setErr(nil, b.seg.reset())
+}
+
+// setErr remembers the last export and spool errors (nil keeps the old).
+func (b *batcher) setErr(export, spool error) {
 	b.errMu.Lock()
 	defer b.errMu.Unlock()
-	return b.lastErr
+	if export != nil {
+		b.exportErr = export
+	}
+	if spool != nil {
+		b.spoolErr = spool
+	}
+}
+
+func (b *batcher) errs() (export, spool error, segPath string) {
+	b.errMu.Lock()
+	defer b.errMu.Unlock()
+	return b.exportErr, b.spoolErr, b.segPath
+}
+
+// account returns the delivery counts: numbered records delivered, in the
+// spool, lost, and still in memory (queued or being exported).
+func (b *batcher) account() (delivered, spooled, lost, pending uint64) {
+	delivered, lost = b.delivered.Load(), b.lost.Load()
+	sp, rp := b.spooled.Load(), b.replayed.Load()
+	spooled = sp - min(sp, rp)
+	queued := b.emitted.Load() - min(b.emitted.Load(), b.taken.Load())
+	// Every numbered record was delivered, lost or spooled (and then maybe
+	// replayed, or skipped as unreadable and counted lost), or is in flight.
+	inflight := b.numbered.Load() - min(b.numbered.Load(), delivered+spooled+lost)
+	return delivered, spooled, lost, queued + inflight
 }
 
 // prepare appends to out the records of batch, in order, each numbered,
-// with valid UTF-8, a timestamp no earlier than the one before, and long
-// messages split into chunks.
+// with valid UTF-8, a timestamp later than the one before, and long
+// messages split into chunks. Timestamps strictly increase within an
+// activation (by a nanosecond where the clock did not move) because Loki
+// keeps one of two entries of a stream with the same timestamp and line:
+// two identical lines logged in the same clock tick, or two identical
+// chunks, would otherwise become one.
 func (b *batcher) prepare(out, batch []sdklog.Record) []sdklog.Record {
+	next := func(ts time.Time) time.Time {
+		if !b.lastTS.IsZero() && !ts.After(b.lastTS) {
+			ts = b.lastTS.Add(time.Nanosecond)
+		}
+		b.lastTS = ts
+		return ts
+	}
 	for i := range batch {
 		r := &batch[i]
 		ts := r.Timestamp()
 		if ts.IsZero() {
 			ts = r.ObservedTimestamp()
 		}
-		if ts.Before(b.lastTS) {
-			ts = b.lastTS
-		}
-		b.lastTS = ts
-		r.SetTimestamp(ts)
 		repairAttributes(r)
 
 		body := r.Body()
-		if body.Type() != attribute.STRING {
-			b.seq++
-			r.AddAttributes(attribute.Int64(resource.Sequence, int64(b.seq)))
-			out = append(out, *r)
-			continue
-		}
-		msg := body.AsString()
-		if !utf8.ValidString(msg) {
-			msg = strings.ToValidUTF8(msg, "\uFFFD")
-			r.SetBody(attribute.StringValue(msg))
+		msg := ""
+		if body.Type() == attribute.STRING {
+			msg = body.AsString()
+			if !utf8.ValidString(msg) {
+				msg = strings.ToValidUTF8(msg, "\uFFFD")
+				r.SetBody(attribute.StringValue(msg))
+			}
 		}
 		if len(msg) <= b.maxMsg {
 			b.seq++
+			r.SetTimestamp(next(ts))
 			r.AddAttributes(attribute.Int64(resource.Sequence, int64(b.seq)))
 			out = append(out, *r)
 			continue
@@ -257,6 +420,7 @@ func (b *batcher) prepare(out, batch []sdklog.Record) []sdklog.Record {
 		for j, c := range chunks {
 			b.seq++
 			cr := r.Clone()
+			cr.SetTimestamp(next(ts))
 			cr.SetBody(attribute.StringValue(c))
 			cr.AddAttributes(
 				attribute.Int64(resource.Sequence, int64(b.seq)),

@@ -10,6 +10,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/capture"
+	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/resource"
 )
 
@@ -71,7 +73,38 @@ type Options struct {
 	ExportInterval time.Duration
 	// ExportTimeout bounds one export. Default 30s.
 	ExportTimeout time.Duration
+
+	// Overflow says what logging does when QueueSize records wait in
+	// memory: OverflowBlock (the default) waits for the exporter, losing
+	// nothing; OverflowDrop drops the record and counts it (Deactivate's
+	// error, the end marker, the otel.sdk.processor.log.processed metric).
+	Overflow Overflow
+	// SpoolDir is where records that could not be exported are kept until
+	// they are replayed: by the activation itself once the backend is back,
+	// else by the next Activate, Store.Flush or `runlog flush`. Empty means
+	// DefaultSpoolDir(Name). See docs/reliability.md.
+	SpoolDir string
+	// NoSpool turns the spool off: records that cannot be exported are
+	// dropped and counted.
+	NoSpool bool
+	// SpoolSync is the spool's fsync policy; default SyncAlways.
+	SpoolSync SyncPolicy
+	// SpoolMaxBytes bounds the spool directory; records that do not fit
+	// are dropped and counted, with an error naming the directory.
+	// Default 1 GiB.
+	SpoolMaxBytes int64
+	// SpoolMaxAge is how long a spool file waits for its backend: older
+	// ones are removed, unreplayed, by the next replay. Default 7 days.
+	SpoolMaxAge time.Duration
 }
+
+// Overflow is what logging does when an activation's queue is full.
+type Overflow string
+
+const (
+	OverflowBlock Overflow = "block" // wait for the exporter: nothing is lost
+	OverflowDrop  Overflow = "drop"  // drop the record, counting it
+)
 
 func (o *Options) setDefaults() error {
 	if o.Exporter == nil {
@@ -105,7 +138,54 @@ func (o *Options) setDefaults() error {
 	if o.ExportTimeout <= 0 {
 		o.ExportTimeout = 30 * time.Second
 	}
+	switch o.Overflow {
+	case "":
+		o.Overflow = OverflowBlock
+	case OverflowBlock, OverflowDrop:
+	default:
+		return runlog.Invalidf("otelstore: Overflow %q; use block or drop", o.Overflow)
+	}
+	switch o.SpoolSync {
+	case "":
+		o.SpoolSync = SyncAlways
+	case SyncAlways, SyncNever:
+	default:
+		return runlog.Invalidf("otelstore: SpoolSync %q; use always or never", o.SpoolSync)
+	}
+	if o.SpoolMaxBytes <= 0 {
+		o.SpoolMaxBytes = 1 << 30
+	}
+	if o.SpoolMaxAge <= 0 {
+		o.SpoolMaxAge = 7 * 24 * time.Hour
+	}
+	if o.SpoolDir == "" && !o.NoSpool {
+		d, err := DefaultSpoolDir(o.Name)
+		if err != nil {
+			return runlog.Invalidf("otelstore: no spool directory: %v; set Options.SpoolDir or RUNLOG_SPOOL_DIR, or NoSpool", err)
+		}
+		o.SpoolDir = d
+	}
 	return nil
+}
+
+// DefaultSpoolDir returns the spool directory of the store named key:
+// a directory named after key under $RUNLOG_SPOOL_DIR, else under
+// runlog/spool in the user's cache directory. Stores that write to
+// different backends need different keys: a spool is replayed to the
+// backend of the store that opens it.
+func DefaultSpoolDir(key string) (string, error) {
+	root := os.Getenv("RUNLOG_SPOOL_DIR")
+	if root == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		root = filepath.Join(d, "runlog", "spool")
+	}
+	if key == "" {
+		key = "default"
+	}
+	return filepath.Join(root, layout.Key(key)), nil
 }
 
 // Store is a runlog.LogStore that writes through OpenTelemetry.
@@ -117,6 +197,10 @@ type Store struct {
 	innermost atomic.Pointer[activation]
 	saved     *savedDefault // what the first Activate replaced
 	stdio     *capture.Stdio
+
+	spool      *spool        // nil with NoSpool
+	sweeping   chan struct{} // closed when the running replay of orphans ends
+	sweepAfter time.Time     // no automatic replay of orphans before
 }
 
 var _ runlog.LogStore = (*Store)(nil)
@@ -145,7 +229,19 @@ func New(opts Options) (*Store, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Store{opts: opts}, nil
+	s := &Store{opts: opts}
+	if !opts.NoSpool {
+		s.spool = &spool{dir: opts.SpoolDir, sync: opts.SpoolSync, maxBytes: opts.SpoolMaxBytes, maxAge: opts.SpoolMaxAge}
+	}
+	return s, nil
+}
+
+// SpoolDir returns the spool directory, empty without a spool.
+func (s *Store) SpoolDir() string {
+	if s.spool == nil {
+		return ""
+	}
+	return s.spool.dir
 }
 
 // Options returns the store's options with defaults applied.
@@ -165,7 +261,7 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 		return ctx, &runlog.Error{Kind: runlog.ErrInvalid, Op: "activate", Store: s.opts.Name, Err: err}
 	}
 	a.exporter = exp
-	a.proc = newBatcher(exp, a.ID, &s.opts)
+	a.proc = newBatcher(exp, a.ID, &s.opts, s.spool)
 	a.provider = sdklog.NewLoggerProvider(
 		sdklog.WithResource(resource.New(sc, a.ID, s.opts.Resource)),
 		sdklog.WithProcessor(a.proc),
@@ -185,7 +281,62 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 	a.Handler = &activationHandler{act: a, otel: otelH, console: s.console()}
 	s.active = append(s.active, a)
 	s.innermost.Store(a)
+	s.startSweep()
 	return runlog.NewContext(ctx, &a.Activation), nil
+}
+
+// startSweep replays, in the background, the spool files no activation
+// holds: those of activations that ended with records spooled, or whose
+// process died. At most one sweep runs at a time, and after one that left
+// files behind the next waits a minute. Called with s.mu held.
+func (s *Store) startSweep() {
+	if s.spool == nil || s.sweeping != nil || time.Now().Before(s.sweepAfter) {
+		return
+	}
+	done := make(chan struct{})
+	s.sweeping = done
+	go func() {
+		defer close(done)
+		rep, err := s.spool.replayOrphans(context.Background(), s.opts.Exporter, s.opts.ExportTimeout)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.sweeping = nil
+		if err != nil || rep.Remaining > 0 {
+			s.sweepAfter = time.Now().Add(time.Minute)
+		}
+	}()
+}
+
+// Flush exports what every activation in force holds, replaying their
+// spool first, then replays the spool files no activation holds (those of
+// ended activations and of dead processes), within ctx's deadline. This is
+// what `runlog flush` does.
+func (s *Store) Flush(ctx context.Context) (ReplayReport, error) {
+	s.mu.Lock()
+	active := slices.Clone(s.active)
+	sweep := s.sweeping
+	s.mu.Unlock()
+	var errs []error
+	for _, a := range active {
+		errs = append(errs, a.proc.ForceFlush(ctx))
+	}
+	if s.spool == nil {
+		return ReplayReport{}, errors.Join(errs...)
+	}
+	if sweep != nil { // let the background replay finish first
+		select {
+		case <-sweep:
+		case <-ctx.Done():
+			return ReplayReport{Dir: s.spool.dir}, ctx.Err()
+		}
+	}
+	rep, err := s.spool.replayOrphans(ctx, s.opts.Exporter, s.opts.ExportTimeout)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return rep, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "flush", Store: s.opts.Name, Err: err,
+			Hint: "check that the backend is reachable; the records stay in " + s.spool.dir + " until a flush succeeds"}
+	}
+	return rep, nil
 }
 
 // console returns where records are printed. Called with s.mu held and s.saved set.
@@ -264,6 +415,7 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	if i := slices.Index(s.active, a); i >= 0 {
 		s.active = slices.Delete(s.active, i, i+1)
 	}
+	last := len(s.active) == 0
 	if n := len(s.active); n > 0 {
 		s.innermost.Store(s.active[n-1])
 	} else {
@@ -273,7 +425,8 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	s.mu.Unlock()
 
 	// The end marker: after every record of the activation, with their count.
-	logged := a.proc.emitted.Load()
+	p := a.proc
+	logged := p.emitted.Load()
 	var end otellog.Record
 	end.SetTimestamp(time.Now())
 	end.SetSeverity(otellog.SeverityInfo)
@@ -282,26 +435,58 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	end.AddAttributes(
 		attribute.Bool(resource.End, true),
 		attribute.Int64(resource.EndCount, int64(logged)),
-		attribute.String(resource.EndCause, "ok"),
+		attribute.Int64(resource.EndDropped, int64(p.dropped.Load())),
+		attribute.String(resource.EndCause, runlog.CauseFrom(ctx)),
 	)
 	a.provider.Logger(s.opts.LoggerName).Emit(ctx, end)
 
-	flushErr := a.provider.ForceFlush(ctx)
-	shutErr := errors.Join(a.provider.Shutdown(ctx), a.proc.Shutdown(ctx))
-	p := a.proc
-	// Counts are of the activation's records; the end marker is not one.
-	failed, pending := min(p.failed.Load(), logged), min(p.emitted.Load()-p.taken.Load(), logged)
-	if failed == 0 && pending == 0 && flushErr == nil && shutErr == nil {
+	// Shutdown flushes (the provider shuts its processor down) within ctx.
+	shutErr := errors.Join(a.provider.Shutdown(ctx), p.Shutdown(ctx))
+	if last {
+		s.waitSweep(ctx)
+	}
+	delivered, spooled, lost, pending := p.account()
+	dropped := p.dropped.Load() + lost
+	if spooled == 0 && dropped == 0 && pending == 0 && shutErr == nil {
 		return nil
 	}
-	e := &runlog.Error{Kind: runlog.ErrUnavailable, Op: "deactivate", Store: s.opts.Name,
-		Err: fmt.Errorf("%s: %d records (or chunks) failed to export and %d were still queued: %w",
-			a.Scope, failed, pending, errors.Join(p.err(), flushErr, shutErr)),
-		Hint: "check that the backend is reachable"}
-	if fe, ok := a.exporter.(*FileExporter); ok {
-		e.Hint = "check that " + fe.Path() + " is writable"
+	exportErr, spoolErr, segPath := p.errs()
+	de := &runlog.DeliveryError{Scope: a.Scope, Activation: a.ID, Logged: logged,
+		Delivered: delivered, Spooled: spooled, SpoolPath: segPath, Dropped: dropped, Pending: pending,
+		Err: errors.Join(exportErr, spoolErr, shutErr)}
+	e := &runlog.Error{Kind: runlog.ErrUnavailable, Op: "deactivate", Store: s.opts.Name, Err: de}
+	switch {
+	case lost > 0 && s.spool != nil:
+		e.Hint = fmt.Sprintf("%d records could not be spooled: make %s writable, free space or raise the spool's maximum size (spool_max_bytes)", lost, s.spool.dir)
+	case lost > 0:
+		e.Hint = "turn the spool on to keep records the backend refuses"
+	case spooled > 0:
+		e.Hint = "they are replayed by the next Activate, Store.Flush or `runlog flush` once the backend is reachable"
+	case pending > 0:
+		e.Hint = "give Deactivate a longer deadline; records still in memory are lost when the process exits"
+	case p.dropped.Load() > 0:
+		e.Kind = runlog.ErrOverLimit
+		e.Hint = "the queue was full and the overflow policy is drop; raise the queue size or use the block policy"
+	default:
+		e.Hint = "check that the backend is reachable"
+	}
+	if fe, ok := a.exporter.(*FileExporter); ok && exportErr != nil {
+		e.Hint += "; check that " + fe.Path() + " is writable"
 	}
 	return e
+}
+
+// waitSweep waits for a background replay of orphans to end, within ctx.
+func (s *Store) waitSweep(ctx context.Context) {
+	s.mu.Lock()
+	sweep := s.sweeping
+	s.mu.Unlock()
+	if sweep != nil {
+		select {
+		case <-sweep:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func (s *Store) lookup(ctx context.Context) *activation {

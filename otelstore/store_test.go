@@ -26,6 +26,9 @@ func newStore(t *testing.T, dir string, opts otelstore.Options) *otelstore.Store
 	opts.Exporter = func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
 		return otelstore.NewFileExporter(filepath.Join(dir, "runs", a.ID+".jsonl"), false), nil
 	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = filepath.Join(dir, "spool")
+	}
 	s, err := otelstore.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +199,7 @@ func TestDeactivateHonoursDeadline(t *testing.T) {
 		Exporter: func(context.Context, *runlog.Activation) (sdklog.Exporter, error) {
 			return blockingExporter{}, nil
 		},
+		SpoolDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,6 +214,11 @@ func TestDeactivateHonoursDeadline(t *testing.T) {
 	err = s.Deactivate(dctx)
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, runlog.ErrUnavailable) {
 		t.Fatalf("Deactivate = %v; want a deadline error of kind ErrUnavailable", err)
+	}
+	// The export was cut short in time to spool the record and the marker.
+	var de *runlog.DeliveryError
+	if !errors.As(err, &de) || de.Spooled != 2 || de.Dropped != 0 || de.SpoolPath == "" {
+		t.Fatalf("Deactivate = %#v; want 2 records spooled", de)
 	}
 }
 

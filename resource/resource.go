@@ -42,10 +42,14 @@ const (
 	ChunkTotal = "runlog.chunk.total"
 
 	// End marks the last record of an activation, written by Deactivate:
-	// its EndCount records came before it, EndCause says how it ended.
-	End      = "runlog.end"
-	EndCount = "runlog.end.count"
-	EndCause = "runlog.end.cause"
+	// its EndCount records came before it, EndDropped were refused by the
+	// drop overflow policy, EndCause says how it ended (runlog.CauseOK...).
+	// The marker is numbered like a record: records 1..(its sequence - 1)
+	// precede it.
+	End        = "runlog.end"
+	EndCount   = "runlog.end.count"
+	EndDropped = "runlog.end.dropped"
+	EndCause   = "runlog.end.cause"
 
 	CodeFilePath     = "code.file.path"
 	CodeLineNumber   = "code.line.number"
@@ -86,8 +90,7 @@ func New(s runlog.Scope, activationID string, extra map[string]string) *sdkresou
 // every resource and record attribute, then Finish.
 type Entry struct {
 	*runlog.LogEntry
-	activation string
-	uid        string
+	uid string
 }
 
 // Set maps one attribute (dotted name, value as text) onto e: known keys
@@ -103,7 +106,7 @@ func (e *Entry) Set(key, value string) {
 	case Attempt:
 		e.Attempt, _ = strconv.Atoi(value)
 	case ActivationID:
-		e.activation = value
+		e.ActivationID = value
 	case Sequence:
 		e.Sequence, _ = strconv.ParseUint(value, 10, 64)
 	case RecordUID:
@@ -147,8 +150,8 @@ func (e *Entry) Finish() {
 	switch {
 	case e.uid != "":
 		e.ID = e.uid
-	case e.activation != "":
-		e.ID = e.activation + "-" + strconv.FormatUint(e.Sequence, 10)
+	case e.ActivationID != "":
+		e.ID = e.ActivationID + "-" + strconv.FormatUint(e.Sequence, 10)
 	}
 	if e.TotalChunks < 1 {
 		e.TotalChunks = 1
@@ -164,7 +167,13 @@ func EndOf(e *runlog.LogEntry) (runlog.End, bool) {
 		return runlog.End{}, false
 	}
 	n, _ := strconv.ParseUint(e.Attributes[EndCount], 10, 64)
-	return runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, Time: e.Time, Count: n, Cause: e.Attributes[EndCause]}, true
+	dropped, _ := strconv.ParseUint(e.Attributes[EndDropped], 10, 64)
+	end := runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, ActivationID: e.ActivationID,
+		Time: e.Time, Count: n, Dropped: dropped, Cause: e.Attributes[EndCause]}
+	if e.Sequence > 0 {
+		end.Last = e.Sequence - 1
+	}
+	return end, true
 }
 
 // ModuleOf returns the package path of a fully qualified Go function name:
@@ -204,7 +213,7 @@ var fromLoki = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
-		ExceptionMessage, ExceptionType, End, EndCount, EndCause} {
+		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause} {
 		m[Loki(k)] = k
 	}
 	return m

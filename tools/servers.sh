@@ -7,8 +7,9 @@
 #
 # Cache: $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else ~/.cache/runlog;
 # binaries go to its bin/. Their names carry the version, read from the
-# files that pin it (tools/loki/go.mod, tools/otelcol/manifest.yaml), so a
-# version bump builds anew. A cold build takes about 10 minutes (Loki,
+# files that pin it (tools/loki/go.mod, tools/otelcol/manifest.yaml; the
+# collector's also a digest of its manifest), so a version bump or a new
+# component builds anew. A cold build takes about 10 minutes (Loki,
 # logcli) and 3 minutes (collector); a warm one, nothing. Two runs at once
 # do not build the same binary twice: the second waits for the first.
 # internal/itest finds the binaries through `path`.
@@ -31,10 +32,14 @@ otelcol_version() { # dist.version of the manifest
 	echo "$v"
 }
 
+manifest_sum() { # the manifest's content: adding a component builds anew
+	sha256sum "$here/otelcol/manifest.yaml" | cut -c1-12
+}
+
 path() {
 	case $1 in
 	loki | logcli) echo "$bin/$1-$(loki_version)" ;;
-	otelcol) echo "$bin/otelcol-runlog-$(otelcol_version)" ;;
+	otelcol) echo "$bin/otelcol-runlog-$(otelcol_version)-$(manifest_sum)" ;;
 	*) say "unknown server '$1'; use loki, logcli or otelcol"; exit 2 ;;
 	esac
 }

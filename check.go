@@ -1,0 +1,187 @@
+package runlog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Status says whether the logs of one activation are all there.
+type Status string
+
+const (
+	// StatusComplete: the end marker was read and every record numbered
+	// before it is there.
+	StatusComplete Status = "complete"
+	// StatusRunning: no end marker yet and no gap so far. The step is still
+	// being written — or its process died before Deactivate; records it
+	// spooled come back with the next `runlog flush`.
+	StatusRunning Status = "running"
+	// StatusIncomplete: records are missing (gaps in the sequence) or were
+	// dropped by an overflow policy, as the end marker counts.
+	StatusIncomplete Status = "incomplete"
+)
+
+// Gap is a range of missing sequence numbers, From to To inclusive.
+type Gap struct{ From, To uint64 }
+
+func (g Gap) String() string {
+	if g.From == g.To {
+		return fmt.Sprint(g.From)
+	}
+	return fmt.Sprintf("%d-%d", g.From, g.To)
+}
+
+// MaxGaps is the most gaps Completeness lists; Missing counts them all.
+const MaxGaps = 100
+
+// Completeness is the account of one activation's records as read back.
+type Completeness struct {
+	RunID, StepID, Source string
+	Activation            string
+	Status                Status
+	// Received is the number of distinct records read (chunks count one
+	// each); Duplicates the number read again with a sequence already seen.
+	Received, Duplicates uint64
+	// Expected is the number of records numbered: from the end marker when
+	// there is one, else the highest sequence read.
+	Expected uint64
+	// Missing is the number of sequence numbers in 1..Expected not read;
+	// Gaps lists them (the first MaxGaps ranges).
+	Missing uint64
+	Gaps    []Gap
+	// Ended reports that the end marker was read; Dropped and Cause are its.
+	Ended   bool
+	Dropped uint64
+	Cause   string
+}
+
+func (c Completeness) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s, %d records", c.place(), c.Status, c.Received)
+	if c.Ended {
+		fmt.Fprintf(&b, ", ended %s", c.Cause)
+	}
+	if c.Missing > 0 {
+		gaps := make([]string, len(c.Gaps))
+		for i, g := range c.Gaps {
+			gaps[i] = g.String()
+		}
+		more := ""
+		if uint64(len(c.Gaps)) < c.Missing && len(c.Gaps) == MaxGaps {
+			more = ", ..."
+		}
+		fmt.Fprintf(&b, ", %d missing (sequence %s%s)", c.Missing, strings.Join(gaps, ", "), more)
+	}
+	if c.Dropped > 0 {
+		fmt.Fprintf(&b, ", %d dropped by the overflow policy", c.Dropped)
+	}
+	return b.String()
+}
+
+func (c Completeness) place() string {
+	s := "run " + c.RunID
+	if c.StepID != "" {
+		s += " step " + c.StepID
+	}
+	if c.Source != "" {
+		s += " (" + c.Source + ")"
+	}
+	return s + " activation " + c.Activation
+}
+
+// Check reads every entry matching q's run, step, source and time range
+// (its level, text, cursor and direction are ignored) and returns, per
+// activation in the order first seen, whether its logs are complete, still
+// being written, or missing records, and which. Records without a sequence
+// number (not written by runlog) are not accounted.
+//
+// Check reads the whole selection; for a large run that is as costly as
+// fetching it.
+func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
+	q.MinLevel, q.Contains, q.Cursor, q.Direction = 0, "", "", Forward
+	type acct struct {
+		c    Completeness
+		next uint64 // the sequence expected next
+	}
+	byID := map[string]*acct{}
+	var order []string
+	get := func(id, run, step, source string) *acct {
+		a := byID[id]
+		if a == nil {
+			a = &acct{c: Completeness{RunID: run, StepID: step, Source: source, Activation: id}, next: 1}
+			byID[id] = a
+			order = append(order, id)
+		}
+		return a
+	}
+	gap := func(a *acct, from, to uint64) {
+		a.c.Missing += to - from + 1
+		if len(a.c.Gaps) < MaxGaps {
+			a.c.Gaps = append(a.c.Gaps, Gap{from, to})
+		}
+	}
+	for {
+		p, err := f.Fetch(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range p.Entries {
+			e := &p.Entries[i]
+			if e.Sequence == 0 || e.ActivationID == "" {
+				continue
+			}
+			a := get(e.ActivationID, e.RunID, e.StepID, e.Source)
+			switch {
+			case e.Sequence < a.next:
+				a.c.Duplicates++
+			default:
+				if e.Sequence > a.next {
+					gap(a, a.next, e.Sequence-1)
+				}
+				a.c.Received++
+				a.next = e.Sequence + 1
+			}
+		}
+		for _, end := range p.Ends {
+			if end.ActivationID == "" {
+				continue
+			}
+			a := get(end.ActivationID, end.RunID, end.StepID, end.Source)
+			if a.c.Ended {
+				continue // listed on more than one page
+			}
+			a.c.Ended, a.c.Dropped, a.c.Cause = true, end.Dropped, end.Cause
+			a.c.Expected = end.Last
+		}
+		if !p.More {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	out := make([]Completeness, 0, len(order))
+	for _, id := range order {
+		a := byID[id]
+		if a.c.Ended {
+			if a.next <= a.c.Expected {
+				gap(a, a.next, a.c.Expected)
+			}
+		} else {
+			a.c.Expected = a.next - 1
+		}
+		switch {
+		case a.c.Missing > 0 || a.c.Dropped > 0:
+			a.c.Status = StatusIncomplete
+		case a.c.Ended:
+			a.c.Status = StatusComplete
+		default:
+			a.c.Status = StatusRunning
+		}
+		out = append(out, a.c)
+	}
+	slices.SortStableFunc(out, func(x, y Completeness) int {
+		return strings.Compare(x.StepID, y.StepID)
+	})
+	return out, nil
+}

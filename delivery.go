@@ -1,0 +1,138 @@
+package runlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+)
+
+// Exit causes: how an activation ended, as its end marker records it.
+const (
+	CauseOK     = "ok"     // the step finished
+	CauseError  = "error"  // the step returned an error
+	CausePanic  = "panic"  // the step panicked (the panic is logged with its stack first)
+	CauseSignal = "signal" // the process was told to stop (SIGINT, SIGTERM, ...)
+)
+
+type causeKey struct{}
+
+// WithCause returns a copy of ctx telling Deactivate how the activation
+// ended; one of the Cause constants, or a word of your own. Without it the
+// cause is CauseOK.
+//
+//	defer func() { store.Deactivate(runlog.WithCause(ctx, runlog.CauseError)) }()
+func WithCause(ctx context.Context, cause string) context.Context {
+	return context.WithValue(ctx, causeKey{}, cause)
+}
+
+// CauseFrom returns the exit cause ctx carries, CauseOK if none.
+func CauseFrom(ctx context.Context) string {
+	if c, ok := ctx.Value(causeKey{}).(string); ok && c != "" {
+		return c
+	}
+	return CauseOK
+}
+
+// Run activates sc in s, calls fn with the activation's context, and
+// deactivates with the cause fn ended with:
+//
+//   - CauseOK when fn returns nil;
+//   - CauseError when it returns an error, which is logged (ERROR, with
+//     exception.message) and returned, joined with Deactivate's error;
+//   - CauseSignal when it returns after ctx was cancelled by
+//     signal.NotifyContext;
+//   - CausePanic when it panics: the panic value and its stack are logged
+//     (ERROR, exception.type "panic", exception.stacktrace) before the end
+//     marker, the activation is flushed, and the panic goes on.
+//
+// Run is the way to get an end marker that tells the truth about a step
+// without writing the bookkeeping yourself.
+func Run(ctx context.Context, s LogStore, sc Scope, fn func(ctx context.Context) error) (err error) {
+	actx, err := s.Activate(ctx, sc)
+	if err != nil {
+		return err
+	}
+	log := Logger(actx)
+	panicked := true
+	defer func() {
+		if !panicked {
+			return
+		}
+		v := recover()
+		log.ErrorContext(actx, fmt.Sprintf("panic: %v", v),
+			slog.String("exception.type", "panic"),
+			slog.String("exception.message", fmt.Sprint(v)),
+			slog.String("exception.stacktrace", string(debug.Stack())))
+		_ = s.Deactivate(WithCause(actx, CausePanic))
+		panic(v)
+	}()
+	ferr := fn(actx)
+	panicked = false
+	cause := CauseOK
+	switch {
+	case ferr == nil:
+	case ctx.Err() != nil && isSignal(context.Cause(ctx)):
+		cause = CauseSignal
+		log.WarnContext(actx, "stopped: "+context.Cause(ctx).Error())
+	default:
+		cause = CauseError
+		log.ErrorContext(actx, "step failed: "+ferr.Error(), slog.String("exception.message", ferr.Error()))
+	}
+	return errors.Join(ferr, s.Deactivate(WithCause(actx, cause)))
+}
+
+// isSignal recognises the cause signal.NotifyContext cancels with ("interrupt
+// signal received"); its type is not exported.
+func isSignal(err error) bool {
+	return err != nil && errors.Is(err, context.Canceled) && strings.HasSuffix(err.Error(), " signal received")
+}
+
+// DeliveryError is the account of an activation whose records did not all
+// reach the backend; Deactivate returns it wrapped in an [*Error]
+// (errors.As finds both). Counts are of numbered records: a message split
+// into chunks counts once per chunk, except Dropped by an overflow policy,
+// which counts records refused before they were numbered.
+type DeliveryError struct {
+	Scope      Scope
+	Activation string
+	// Logged is the number of records the activation accepted (not chunks).
+	Logged uint64
+	// Delivered records reached the backend, directly or replayed from the spool.
+	Delivered uint64
+	// Spooled records are on disk in SpoolPath, waiting to be replayed by
+	// the next flush, the next Activate, or `runlog flush`.
+	Spooled   uint64
+	SpoolPath string
+	// Dropped records are lost: refused by a full queue under the drop
+	// overflow policy, or neither exported nor spooled (spool full or not
+	// writable). Each is counted; none is lost silently.
+	Dropped uint64
+	// Pending records were still in memory when the deadline passed; they
+	// are lost if the process exits now.
+	Pending uint64
+	// Err is why: the last export, spool or deadline error.
+	Err error
+}
+
+func (e *DeliveryError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d of %d records delivered", e.Scope, e.Delivered, e.Logged)
+	if e.Spooled > 0 {
+		fmt.Fprintf(&b, ", %d spooled in %s", e.Spooled, e.SpoolPath)
+	}
+	if e.Dropped > 0 {
+		fmt.Fprintf(&b, ", %d dropped", e.Dropped)
+	}
+	if e.Pending > 0 {
+		fmt.Fprintf(&b, ", %d still in memory", e.Pending)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
