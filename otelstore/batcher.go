@@ -42,7 +42,7 @@ type batcher struct {
 	closed  bool
 
 	kick    chan struct{}
-	flushes chan chan struct{}
+	flushes chan chan error
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
@@ -59,6 +59,7 @@ type batcher struct {
 	enc     plog.JSONMarshaler
 	retryAt time.Time
 	backoff time.Duration
+	full    bool // the spool refused a batch and has not been replayed since
 
 	emitted   atomic.Uint64 // records accepted by OnEmit
 	dropped   atomic.Uint64 // records refused by the drop policy
@@ -89,7 +90,7 @@ func newBatcher(exp sdklog.Exporter, activationID string, o *Options, sp *spool)
 		drop:         o.Overflow == OverflowDrop,
 		spool:        sp,
 		kick:         make(chan struct{}, 1),
-		flushes:      make(chan chan struct{}),
+		flushes:      make(chan chan error, 1),
 		stop:         make(chan struct{}),
 		stopped:      make(chan struct{}),
 	}
@@ -108,7 +109,7 @@ func (b *batcher) Enabled(context.Context, sdklog.EnabledParameters) bool { retu
 func (b *batcher) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	b.mu.Lock()
 	for len(b.buf) >= b.queueSize && !b.closed {
-		if b.drop {
+		if b.drop && ctx.Value(keepKey{}) == nil {
 			b.mu.Unlock()
 			b.dropped.Add(1)
 			metrics().processed.Add(ctx, 1, metricAttrs.queueFull...)
@@ -133,6 +134,10 @@ func (b *batcher) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	return nil
 }
 
+// keepKey marks the context of a record the drop policy must not drop:
+// the end marker.
+type keepKey struct{}
+
 func (b *batcher) signal() {
 	select {
 	case b.kick <- struct{}{}:
@@ -142,9 +147,9 @@ func (b *batcher) signal() {
 
 // ForceFlush returns once every record emitted before the call has been
 // exported or spooled (a spool with records is replayed first), or when
-// ctx is done.
+// ctx is done. Records left in the spool make an error.
 func (b *batcher) ForceFlush(ctx context.Context) error {
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	select {
 	case b.flushes <- done:
 	case <-b.stopped:
@@ -153,8 +158,8 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	select {
-	case <-done:
-		return b.exp.ForceFlush(ctx)
+	case err := <-done:
+		return errors.Join(err, b.exp.ForceFlush(ctx))
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -204,7 +209,7 @@ func (b *batcher) run() {
 			b.drain(false)
 		case done := <-b.flushes:
 			b.drain(true)
-			close(done)
+			done <- b.backlogErr()
 		case <-b.stop:
 			b.drain(true)
 			if b.seg != nil {
@@ -271,6 +276,15 @@ func (b *batcher) exportContext() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.Background(), d)
 }
 
+// backlogErr says how many records wait in the spool, if any.
+func (b *batcher) backlogErr() error {
+	if !b.backlog() {
+		return nil
+	}
+	exportErr, _, _ := b.errs()
+	return fmt.Errorf("%d records wait in %s: %w", b.seg.pending, b.seg.path, exportErr)
+}
+
 func (b *batcher) backlog() bool { return b.seg != nil && b.seg.off < b.seg.size }
 
 func (b *batcher) late() bool {
@@ -291,7 +305,9 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 	n := uint64(len(recs))
 	lose := func(err error) {
 		b.lost.Add(n)
-		b.setErr(nil, err)
+		if err != nil {
+			b.setErr(nil, err)
+		}
 		metrics().processed.Add(context.Background(), int64(n), metricAttrs.lost...)
 	}
 	if b.spool == nil {
@@ -312,11 +328,45 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		b.segPath = seg.path
 		b.errMu.Unlock()
 	}
-	if err := b.seg.write(recs, &b.enc); err != nil {
+	if b.full {
+		lose(nil)
+		b.keepMarkers(recs)
+		return
+	}
+	if err := b.seg.write(recs, &b.enc, false); err != nil {
+		// Once the spool refused, later records are refused too until it
+		// has been replayed: what is lost is the end of a stretch, not
+		// holes in it. The end marker is kept all the same, so that
+		// readers know how many records to expect.
+		b.full = true
 		lose(fmt.Errorf("cannot spool to %s: %w", b.seg.path, err))
+		b.keepMarkers(recs)
 		return
 	}
 	b.spooled.Add(n)
+}
+
+// keepMarkers spools the end markers among recs, which were lost, past the
+// spool's size bound.
+func (b *batcher) keepMarkers(recs []sdklog.Record) {
+	for i := range recs {
+		if !isEndMarker(&recs[i]) {
+			continue
+		}
+		if b.seg.write(recs[i:i+1], &b.enc, true) == nil {
+			b.lost.Add(^uint64(0)) // not lost after all
+			b.spooled.Add(1)
+		}
+	}
+}
+
+func isEndMarker(r *sdklog.Record) bool {
+	end := false
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		end = kv.Key == resource.End
+		return !end
+	})
+	return end
 }
 
 // retrySpool replays the spool segment, if it holds records and the
@@ -341,7 +391,7 @@ func (b *batcher) retrySpool(force bool) {
 		b.failed()
 		return
 	}
-	b.backoff, b.retryAt = 0, time.Time{}
+	b.backoff, b.retryAt, b.full = 0, time.Time{}, false
 	b.setErr(nil, b.seg.reset())
 }
 

@@ -158,15 +158,16 @@ func (sp *spool) openOrphan(path string) (sg *segment, ok bool, err error) {
 	return sg, true, nil
 }
 
-// write appends recs as one line. On error nothing is appended.
-func (sg *segment) write(recs []sdklog.Record, enc *plog.JSONMarshaler) error {
+// write appends recs as one line; past the size bound only with force. On
+// error nothing is appended.
+func (sg *segment) write(recs []sdklog.Record, enc *plog.JSONMarshaler, force bool) error {
 	b, err := enc.MarshalLogs(toPlog(recs))
 	if err != nil {
 		return fmt.Errorf("encode %d records: %w", len(recs), err)
 	}
 	b = append(b, '\n')
 	n := int64(len(b))
-	if sg.sp.maxBytes > 0 && sg.sp.used.Load()+n > sg.sp.maxBytes {
+	if !force && sg.sp.maxBytes > 0 && sg.sp.used.Load()+n > sg.sp.maxBytes {
 		return fmt.Errorf("%w: %d of %d bytes used in %s", errSpoolFull, sg.sp.used.Load(), sg.sp.maxBytes, sg.sp.dir)
 	}
 	if _, err := sg.f.Write(b); err != nil {

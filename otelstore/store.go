@@ -438,7 +438,7 @@ func (s *Store) Deactivate(ctx context.Context) error {
 		attribute.Int64(resource.EndDropped, int64(p.dropped.Load())),
 		attribute.String(resource.EndCause, runlog.CauseFrom(ctx)),
 	)
-	a.provider.Logger(s.opts.LoggerName).Emit(ctx, end)
+	a.provider.Logger(s.opts.LoggerName).Emit(context.WithValue(ctx, keepKey{}, true), end)
 
 	// Shutdown flushes (the provider shuts its processor down) within ctx.
 	shutErr := errors.Join(a.provider.Shutdown(ctx), p.Shutdown(ctx))
