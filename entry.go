@@ -40,8 +40,8 @@ type LogEntry struct {
 	// were logged, one number per chunk.
 	ActivationID string `json:"activation_id,omitempty"`
 	Sequence     uint64 `json:"sequence"`
-	TraceID  string `json:"trace_id,omitempty"`
-	SpanID   string `json:"span_id,omitempty"`
+	TraceID      string `json:"trace_id,omitempty"`
+	SpanID       string `json:"span_id,omitempty"`
 	// Attributes are the record's attributes rendered as text, nested groups
 	// flattened with "." ("req.method"). Errors logged as attributes appear as
 	// "exception.message" and "exception.type".

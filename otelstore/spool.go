@@ -459,8 +459,8 @@ func (c *collectProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
 	return nil
 }
 func (c *collectProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c *collectProcessor) Shutdown(context.Context) error                        { return nil }
-func (c *collectProcessor) ForceFlush(context.Context) error                      { return nil }
+func (c *collectProcessor) Shutdown(context.Context) error                         { return nil }
+func (c *collectProcessor) ForceFlush(context.Context) error                       { return nil }
 
 // valueOf is putValue's inverse.
 func valueOf(v pcommon.Value) attribute.Value {
