@@ -69,7 +69,7 @@ func Exec(ctx context.Context, store runlog.LogStore, scope runlog.Scope, cmd *e
 		}
 		emit(actx, h, level, "process exited: "+res.Cause, attrs...)
 	}
-	return res, errors.Join(runErr, store.Deactivate(actx))
+	return res, errors.Join(runErr, store.Deactivate(runlog.WithCause(actx, res.Cause)))
 }
 
 // emit logs one record with no source location: the lines are the

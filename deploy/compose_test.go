@@ -118,6 +118,29 @@ func TestComposeUsesTestConfigs(t *testing.T) {
 	}
 }
 
+// TestComposeKeepsQueues: the collector's persistent queue and the
+// pipeline's spool are on named volumes, so a restarted container finds
+// what it had accepted (docs/reliability.md).
+func TestComposeKeepsQueues(t *testing.T) {
+	p := loadProject(t)
+	for svc, env := range map[string]string{"otelcol": "OTELCOL_QUEUE_DIR", "pipeline": "RUNLOG_SPOOL_DIR"} {
+		dir := p.Services[svc].Environment[env]
+		if dir == nil || *dir == "" {
+			t.Errorf("service %s does not set %s", svc, env)
+			continue
+		}
+		onVolume := false
+		for _, v := range p.Services[svc].Volumes {
+			if v.Type == "volume" && (*dir == v.Target || strings.HasPrefix(*dir, v.Target+"/")) {
+				onVolume = true
+			}
+		}
+		if !onVolume {
+			t.Errorf("service %s: %s=%s is not on a named volume", svc, env, *dir)
+		}
+	}
+}
+
 // dashboard is the part of deploy/grafana/dashboards/*.json the checks read.
 type dashboard struct {
 	Title      string `json:"title"`

@@ -59,21 +59,22 @@ type batcher struct {
 	enc     plog.JSONMarshaler
 	retryAt time.Time
 	backoff time.Duration
-	full    bool // the spool refused a batch and has not been replayed since
+	refused bool // the spool refused a batch and has not been replayed since
 
-	emitted   atomic.Uint64 // records accepted by OnEmit
-	dropped   atomic.Uint64 // records refused by the drop policy
-	taken     atomic.Uint64 // records the worker took from the queue
-	numbered  atomic.Uint64 // records (chunks) prepared
-	delivered atomic.Uint64 // numbered records exported, directly or from the spool
-	spooled   atomic.Uint64 // numbered records written to the spool
-	replayed  atomic.Uint64 // numbered records exported from the spool, or skipped unreadable
-	lost      atomic.Uint64 // numbered records neither exported nor spooled
-	lateDrops atomic.Uint64 // records emitted after shutdown
-	errMu     sync.Mutex
-	exportErr error  // the last export error
-	spoolErr  error  // the last spool error
-	segPath   string // the spool segment, once created
+	emitted    atomic.Uint64 // records accepted by OnEmit
+	dropped    atomic.Uint64 // records refused by the drop policy
+	taken      atomic.Uint64 // records the worker took from the queue
+	numbered   atomic.Uint64 // records (chunks) prepared
+	delivered  atomic.Uint64 // numbered records exported, directly or from the spool
+	spooled    atomic.Uint64 // numbered records written to the spool
+	replayed   atomic.Uint64 // numbered records exported from the spool, or skipped unreadable
+	lost       atomic.Uint64 // numbered records neither exported nor spooled
+	lostReplay atomic.Uint64 // of replayed: skipped as unreadable
+	lateDrops  atomic.Uint64 // records emitted after shutdown
+	errMu      sync.Mutex
+	exportErr  error  // the last export error
+	spoolErr   error  // the last spool error
+	segPath    string // the spool segment, once created
 }
 
 var _ sdklog.Processor = (*batcher)(nil)
@@ -250,7 +251,9 @@ func (b *batcher) drain(force bool) {
 // records, the export fails, or the deadline has passed.
 func (b *batcher) deliver(recs []sdklog.Record) {
 	n := uint64(len(recs))
-	if b.backlog() || b.late() || time.Now().Before(b.retryAt) {
+	// Behind spooled records, past the deadline, or backing off: to the
+	// spool, unless it cannot take them (then an export is worth a try).
+	if b.backlog() || b.late() || time.Now().Before(b.retryAt) && b.spool != nil && !b.refused {
 		b.toSpool(recs, nil)
 		return
 	}
@@ -318,8 +321,13 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		return
 	}
 	if b.seg == nil {
+		if b.refused {
+			lose(nil)
+			return
+		}
 		seg, err := b.spool.create(b.activationID)
 		if err != nil {
+			b.refused = true // not again for every batch
 			lose(fmt.Errorf("cannot spool to %s: %w", b.spool.dir, err))
 			return
 		}
@@ -328,7 +336,7 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		b.segPath = seg.path
 		b.errMu.Unlock()
 	}
-	if b.full {
+	if b.refused {
 		lose(nil)
 		b.keepMarkers(recs)
 		return
@@ -338,7 +346,7 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		// has been replayed: what is lost is the end of a stretch, not
 		// holes in it. The end marker is kept all the same, so that
 		// readers know how many records to expect.
-		b.full = true
+		b.refused = true
 		lose(fmt.Errorf("cannot spool to %s: %w", b.seg.path, err))
 		b.keepMarkers(recs)
 		return
@@ -385,13 +393,14 @@ func (b *batcher) retrySpool(force bool) {
 	b.replayed.Add(n + bad)
 	b.delivered.Add(n)
 	b.lost.Add(bad)
+	b.lostReplay.Add(bad)
 	metrics().processed.Add(ctx, int64(n), metricAttrs.ok...)
 	if err != nil {
 		b.setErr(err, nil)
 		b.failed()
 		return
 	}
-	b.backoff, b.retryAt, b.full = 0, time.Time{}, false
+	b.backoff, b.retryAt, b.refused = 0, time.Time{}, false
 	b.setErr(nil, b.seg.reset())
 }
 

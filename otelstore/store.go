@@ -198,6 +198,7 @@ type Store struct {
 	saved     *savedDefault // what the first Activate replaced
 	stdio     *capture.Stdio
 
+	stats      struct{ logged, delivered, spooled, replayed, dropped atomic.Uint64 }
 	spool      *spool        // nil with NoSpool
 	sweeping   chan struct{} // closed when the running replay of orphans ends
 	sweepAfter time.Time     // no automatic replay of orphans before
@@ -234,6 +235,29 @@ func New(opts Options) (*Store, error) {
 		s.spool = &spool{dir: opts.SpoolDir, sync: opts.SpoolSync, maxBytes: opts.SpoolMaxBytes, maxAge: opts.SpoolMaxAge}
 	}
 	return s, nil
+}
+
+// Stats counts what happened to the records of a store's ended
+// activations, and to those its replays of the spool delivered. Logged
+// counts records as logged; the others count numbered records (a chunk
+// counts one, an end marker counts one).
+type Stats struct {
+	Logged    uint64 // records accepted
+	Delivered uint64 // exported, directly or replayed from the spool
+	Spooled   uint64 // written to the spool (replayed since or not)
+	Replayed  uint64 // delivered from the spool
+	Dropped   uint64 // dropped by the overflow policy, or neither exported nor spooled
+}
+
+func (st Stats) String() string {
+	return fmt.Sprintf("logged %d, delivered %d, spooled %d (replayed %d), dropped %d",
+		st.Logged, st.Delivered, st.Spooled, st.Replayed, st.Dropped)
+}
+
+// Stats returns the store's counts so far.
+func (s *Store) Stats() Stats {
+	return Stats{Logged: s.stats.logged.Load(), Delivered: s.stats.delivered.Load(), Spooled: s.stats.spooled.Load(),
+		Replayed: s.stats.replayed.Load(), Dropped: s.stats.dropped.Load()}
 }
 
 // SpoolDir returns the spool directory, empty without a spool.
@@ -298,6 +322,7 @@ func (s *Store) startSweep() {
 	go func() {
 		defer close(done)
 		rep, err := s.spool.replayOrphans(context.Background(), s.opts.Exporter, s.opts.ExportTimeout)
+		s.countReplay(rep)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.sweeping = nil
@@ -331,6 +356,7 @@ func (s *Store) Flush(ctx context.Context) (ReplayReport, error) {
 		}
 	}
 	rep, err := s.spool.replayOrphans(ctx, s.opts.Exporter, s.opts.ExportTimeout)
+	s.countReplay(rep)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return rep, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "flush", Store: s.opts.Name, Err: err,
@@ -447,6 +473,11 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	}
 	delivered, spooled, lost, pending := p.account()
 	dropped := p.dropped.Load() + lost
+	s.stats.logged.Add(logged)
+	s.stats.delivered.Add(delivered)
+	s.stats.spooled.Add(p.spooled.Load())
+	s.stats.replayed.Add(p.replayed.Load() - min(p.replayed.Load(), p.lostReplay.Load()))
+	s.stats.dropped.Add(dropped)
 	if spooled == 0 && dropped == 0 && pending == 0 && shutErr == nil {
 		return nil
 	}
@@ -474,6 +505,12 @@ func (s *Store) Deactivate(ctx context.Context) error {
 		e.Hint += "; check that " + fe.Path() + " is writable"
 	}
 	return e
+}
+
+func (s *Store) countReplay(rep ReplayReport) {
+	s.stats.delivered.Add(rep.Replayed)
+	s.stats.replayed.Add(rep.Replayed)
+	s.stats.dropped.Add(rep.Unreadable)
 }
 
 // waitSweep waits for a background replay of orphans to end, within ctx.

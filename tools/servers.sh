@@ -32,8 +32,8 @@ otelcol_version() { # dist.version of the manifest
 	echo "$v"
 }
 
-manifest_sum() { # the manifest's content: adding a component builds anew
-	sha256sum "$here/otelcol/manifest.yaml" | cut -c1-12
+manifest_sum() { # the manifest without comments: adding a component builds anew
+	grep -v '^[[:space:]]*#' "$here/otelcol/manifest.yaml" | sha256sum | cut -c1-12
 }
 
 path() {

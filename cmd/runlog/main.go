@@ -30,7 +30,8 @@ import (
 const (
 	exitOK       = 0 // entries found (logs), or the command succeeded
 	exitError    = 1 // any error
-	exitNotFound = 4 // logs: the run (with its filters) has no entries
+	exitNotFound = 4 // logs, check: the run (with its filters) has no entries
+	// exitIncomplete = 5 (check: not all complete) is in reliability.go
 )
 
 func main() {
@@ -73,7 +74,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())
 	})
-	root.AddCommand(newLogs(), newLogStore(), newExec())
+	root.AddCommand(newLogs(), newLogStore(), newExec(), newFlush(), newCheck())
 	return root
 }
 

@@ -180,15 +180,14 @@ func (w *tail) String() string {
 	return w.buf.String()
 }
 
-// start runs the process and polls ready until it returns nil; the test
-// fails, with the server's output, when the process exits first or is not
-// ready within readyTimeout.
-func (p *process) start(t testing.TB, ready func(out string) error) {
-	t.Helper()
+// start runs the process and polls ready until it returns nil; it returns
+// an error, with the server's output, when the process exits first or is
+// not ready within readyTimeout.
+func (p *process) start(ready func(out string) error) error {
 	p.mu.Lock()
 	if p.cmd != nil {
 		p.mu.Unlock()
-		t.Fatalf("itest: %s is already running", p.name)
+		return fmt.Errorf("itest: %s is already running", p.name)
 	}
 	out := &tail{}
 	cmd := exec.Command(p.bin, p.args...)
@@ -197,7 +196,7 @@ func (p *process) start(t testing.TB, ready func(out string) error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
-		t.Fatalf("itest: start %s: %v", p.name, err)
+		return fmt.Errorf("itest: start %s: %v", p.name, err)
 	}
 	exited := make(chan struct{})
 	var waitErr error
@@ -209,19 +208,19 @@ func (p *process) start(t testing.TB, ready func(out string) error) {
 	for {
 		err := ready(out.String())
 		if err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-exited:
 			p.mu.Lock()
 			p.cmd = nil
 			p.mu.Unlock()
-			t.Fatalf("itest: %s exited before it was ready: %v\n%s", p.name, waitErr, out)
+			return fmt.Errorf("itest: %s exited before it was ready: %v\n%s", p.name, waitErr, out)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			t.Fatalf("itest: %s not ready after %v: %v\n%s", p.name, readyTimeout, err, out)
+			return fmt.Errorf("itest: %s not ready after %v: %v\n%s", p.name, readyTimeout, err, out)
 		}
 	}
 }
@@ -243,6 +242,19 @@ func (p *process) stop() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
+}
+
+// kill ends the process group with SIGKILL at once.
+func (p *process) kill() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-exited
 }
 
 // cleanup stops the process when the test ends, and shows the end of its
@@ -286,19 +298,30 @@ func StartLoki(t testing.TB, env ...string) *Loki {
 	t.Helper()
 	bin := needBinary(t, "loki")
 	root := RepoRoot(t)
-	httpPort, grpcPort := FreePort(t), FreePort(t)
-	l := &Loki{URL: "http://127.0.0.1:" + strconv.Itoa(httpPort), Dir: t.TempDir()}
+	l := &Loki{Dir: t.TempDir()}
 	l.name, l.bin = "loki", bin
 	l.args = []string{"-config.file=" + filepath.Join(root, "deploy", "loki", "loki.yaml"), "-config.expand-env=true"}
-	l.env = []string{
-		"LOKI_LISTEN_ADDRESS=127.0.0.1",
-		"LOKI_HTTP_PORT=" + strconv.Itoa(httpPort),
-		"LOKI_GRPC_PORT=" + strconv.Itoa(grpcPort),
-		"LOKI_DATA_DIR=" + l.Dir,
-		"LOKI_LOG_LEVEL=warn",
+	// A free port can be taken by another test process between FreePort
+	// and Loki's bind: then Loki starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		httpPort, grpcPort := FreePort(t), FreePort(t)
+		l.URL = "http://127.0.0.1:" + strconv.Itoa(httpPort)
+		l.env = []string{
+			"LOKI_LISTEN_ADDRESS=127.0.0.1",
+			"LOKI_HTTP_PORT=" + strconv.Itoa(httpPort),
+			"LOKI_GRPC_PORT=" + strconv.Itoa(grpcPort),
+			"LOKI_DATA_DIR=" + l.Dir,
+			"LOKI_LOG_LEVEL=warn",
+		}
+		l.env = append(l.env, env...)
+		err := l.startLoki() // on failure, it leaves nothing running
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
-	l.env = append(l.env, env...)
-	l.Start(t) // on failure, it leaves nothing running
 	l.cleanup(t)
 	return l
 }
@@ -306,8 +329,14 @@ func StartLoki(t testing.TB, env ...string) *Loki {
 // Start starts Loki again after Stop, on the same ports and data directory.
 func (l *Loki) Start(t testing.TB) {
 	t.Helper()
+	if err := l.startLoki(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (l *Loki) startLoki() error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	l.start(t, func(string) error {
+	return l.start(func(string) error {
 		resp, err := client.Get(l.URL + "/ready")
 		if err != nil {
 			return err
@@ -333,7 +362,10 @@ type Collector struct {
 	OTLPGRPCAddr string
 	// FileDir is where the file exporter writes run-<run id>.jsonl, one
 	// OTLP JSON request per line, for records that carry a run id.
-	FileDir  string
+	FileDir string
+	// QueueDir holds the persistent sending queue to Loki, kept across
+	// Stop, Kill and Start.
+	QueueDir string
 	httpAddr string
 }
 
@@ -345,6 +377,16 @@ type Collector struct {
 // stops it when the test ends.
 func StartCollector(t testing.TB, lokiURL string) *Collector {
 	t.Helper()
+	c := NewCollector(t, lokiURL)
+	c.Start(t)
+	return c
+}
+
+// NewCollector is StartCollector without the start: its ports are chosen
+// (nothing listens on them yet) and Start starts it. It is stopped when the
+// test ends.
+func NewCollector(t testing.TB, lokiURL string) *Collector {
+	t.Helper()
 	bin := needBinary(t, "otelcol")
 	root := RepoRoot(t)
 	httpAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
@@ -352,6 +394,7 @@ func StartCollector(t testing.TB, lokiURL string) *Collector {
 		OTLPEndpoint: "http://" + httpAddr,
 		OTLPGRPCAddr: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
 		FileDir:      t.TempDir(),
+		QueueDir:     t.TempDir(),
 		httpAddr:     httpAddr,
 	}
 	c.name, c.bin = "otelcol", bin
@@ -361,9 +404,9 @@ func StartCollector(t testing.TB, lokiURL string) *Collector {
 		"OTLP_GRPC_ENDPOINT=" + c.OTLPGRPCAddr,
 		"LOKI_OTLP_ENDPOINT=" + strings.TrimSuffix(lokiURL, "/") + "/otlp",
 		"FILE_EXPORT_DIR=" + c.FileDir,
+		"OTELCOL_QUEUE_DIR=" + c.QueueDir,
 		"OTELCOL_LOG_LEVEL=info", // "Everything is ready" is an info line
 	}
-	c.Start(t)
 	c.cleanup(t)
 	return c
 }
@@ -372,7 +415,7 @@ func StartCollector(t testing.TB, lokiURL string) *Collector {
 // exporter appends to the files it wrote before.
 func (c *Collector) Start(t testing.TB) {
 	t.Helper()
-	c.start(t, func(out string) error {
+	err := c.start(func(out string) error {
 		if !strings.Contains(out, "Everything is ready") {
 			return errors.New(`no "Everything is ready" in its log yet`)
 		}
@@ -382,11 +425,18 @@ func (c *Collector) Start(t testing.TB) {
 		}
 		return conn.Close()
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Stop stops the collector (SIGTERM, then SIGKILL after 10 s), which
 // flushes what it holds on the way; Start brings it back.
 func (c *Collector) Stop() { c.stop() }
+
+// Kill kills the collector with SIGKILL, as the OOM killer would: it
+// flushes nothing. Start brings it back.
+func (c *Collector) Kill() { c.kill() }
 
 // SendLog sends one INFO log record, timestamped now, with the given
 // resource attributes (such as service.name and cicd.pipeline.run.id) to

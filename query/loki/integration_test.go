@@ -27,6 +27,9 @@ func openOTel(t *testing.T, cfg map[string]string) *otelstore.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg["spool_dir"] == "" {
+		cfg["spool_dir"] = t.TempDir() // not the user's cache
+	}
 	c, err := f.Validate(cfg)
 	if err != nil {
 		t.Fatal(err)
