@@ -92,9 +92,10 @@ func isSignal(err error) bool {
 
 // DeliveryError is the account of an activation whose records did not all
 // reach the backend; Deactivate returns it wrapped in an [*Error]
-// (errors.As finds both). Counts are of numbered records: a message split
-// into chunks counts once per chunk, except Dropped by an overflow policy,
-// which counts records refused before they were numbered.
+// (errors.As finds both). Logged counts records as logged; Delivered,
+// Spooled, Dropped and Pending count numbered records: a message split into
+// chunks counts once per chunk, and the end marker counts one; records
+// dropped by the overflow policy count once each.
 type DeliveryError struct {
 	Scope      Scope
 	Activation string
@@ -119,7 +120,7 @@ type DeliveryError struct {
 
 func (e *DeliveryError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d of %d records delivered", e.Scope, e.Delivered, e.Logged)
+	fmt.Fprintf(&b, "%s: %d records logged; of them and the end marker, %d delivered", e.Scope, e.Logged, e.Delivered)
 	if e.Spooled > 0 {
 		fmt.Fprintf(&b, ", %d spooled in %s", e.Spooled, e.SpoolPath)
 	}

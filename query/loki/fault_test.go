@@ -520,11 +520,11 @@ func faultChild(mode string) int {
 			Error    string
 		}
 		rep.Stats = s.Stats()
-		if errors.As(err, &rep.Delivery) {
-			rep.Delivery.Err = nil // not JSON
-		}
 		if err != nil {
 			rep.Error = err.Error()
+		}
+		if errors.As(err, &rep.Delivery) {
+			rep.Delivery.Err = nil // not JSON
 		}
 		b, _ := json.Marshal(rep)
 		fmt.Println(string(b))
