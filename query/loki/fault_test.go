@@ -17,8 +17,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -531,4 +534,91 @@ func faultChild(mode string) int {
 		return 0
 	}
 	return fail(fmt.Errorf("unknown mode %q", mode))
+}
+
+// TestBurstMillion: 1,000,000 records logged as fast as 16 concurrent
+// steps can (62,500 each) reach Loki through the collector, every one,
+// once, with memory bounded by the queues (logging waits when they are
+// full).
+func TestBurstMillion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 1,000,000 records through real servers")
+	}
+	lk := itest.StartLoki(t)
+	col := itest.StartCollector(t, lk.URL)
+	s := faultStore(t, col.OTLPEndpoint, lk.URL, t.TempDir(), "export_interval", "1s")
+	quiet(t)
+	run := runID("burst")
+	const steps, per = 16, 62500
+	start := time.Now()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() { // sample the heap while logging
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, steps)
+	for i := range steps {
+		wg.Go(func() {
+			ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: fmt.Sprintf("step-%02d", i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			logLines(ctx, 0, per, nil)
+			errs <- s.Deactivate(ctx)
+		})
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("logged %d records in %v (peak heap in use %d MiB): %s", steps*per, time.Since(start).Round(time.Millisecond), peak.Load()>>20, s.Stats())
+	if st := s.Stats(); st.Dropped != 0 || st.Logged != steps*per {
+		t.Fatalf("stats %s", st)
+	}
+
+	start = time.Now()
+	results := make([]runlog.Completeness, steps)
+	wg = sync.WaitGroup{}
+	for i := range steps {
+		wg.Go(func() {
+			step := fmt.Sprintf("step-%02d", i)
+			for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(2 * time.Second) {
+				cs, err := runlog.Check(t.Context(), s, runlog.Query{RunID: run, StepID: step})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(cs) == 1 {
+					results[i] = cs[0]
+				}
+				if results[i].Status == runlog.StatusComplete || time.Now().After(deadline) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var total uint64
+	for _, c := range results {
+		wantAll(t, c, per)
+		total += c.Received
+	}
+	t.Logf("fetched and checked %d records from Loki in %v", total, time.Since(start).Round(time.Millisecond))
 }
