@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
@@ -203,6 +206,10 @@ func TestSpoolFull(t *testing.T) {
 // logger, records are dropped, counted in Deactivate's error (kind
 // ErrOverLimit) and in the end marker, and Check reports them.
 func TestOverflowDrop(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	prev := otel.GetMeterProvider()
+	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	t.Cleanup(func() { otel.SetMeterProvider(prev) })
 	dir := t.TempDir()
 	var down atomic.Bool
 	release := make(chan struct{})
@@ -235,6 +242,27 @@ func TestOverflowDrop(t *testing.T) {
 		t.Fatalf("Check = %+v; want %d dropped per the end marker, the rest received", c, de.Dropped)
 	}
 	t.Logf("sent 1000, delivered %d, spooled %d, dropped %d; %s", de.Delivered, de.Spooled, de.Dropped, c)
+
+	// The SDK's processor metric counts the drops and the deliveries.
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "otel.sdk.processor.log.processed" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				et, _ := dp.Attributes.Value("error.type")
+				counts[et.AsString()] += dp.Value
+			}
+		}
+	}
+	if counts["queue_full"] != int64(de.Dropped) || counts[""] != int64(de.Delivered) {
+		t.Fatalf("otel.sdk.processor.log.processed = %v; want queue_full %d and %d delivered", counts, de.Dropped, de.Delivered)
+	}
 }
 
 // gated holds every export until release is closed.
