@@ -19,15 +19,26 @@
 // # Delivery
 //
 // Records are batched by a processor of runlog's own, in front of the
-// exporter, that never drops: when its queue (Options.QueueSize records) is
-// full, logging blocks until the exporter has taken a batch. This replaces
-// the SDK's BatchProcessor, which overwrites the oldest records of a full
-// queue silently. The processor numbers records (the runlog.sequence
-// attribute), splits messages longer than Options.MaxMessageBytes into
-// chunks that share a log.record.uid, repairs invalid UTF-8, and keeps
-// timestamps non-decreasing within an activation so that sequence and time
-// order agree. Deactivate force-flushes within its context's deadline and
-// reports records that could not be exported.
+// exporter, that never drops by default: when its queue (Options.QueueSize
+// records) is full, logging blocks until the exporter has taken a batch
+// (Options.Overflow = OverflowDrop drops and counts instead). This
+// replaces the SDK's BatchProcessor, which overwrites the oldest records of
+// a full queue silently. The processor numbers records (the
+// runlog.sequence attribute), splits messages longer than
+// Options.MaxMessageBytes into chunks that share a log.record.uid, repairs
+// invalid UTF-8, and makes timestamps strictly increase within an
+// activation so that sequence and time order agree.
+//
+// A batch the exporter refuses goes to a spool file of the activation in
+// Options.SpoolDir (fsync policy Options.SpoolSync), and later batches go
+// behind it until it has been replayed, so the backend receives records in
+// order. The activation replays it when the backend answers again; spool
+// files of ended activations and dead processes are replayed by the next
+// Activate (in the background) and by [Store.Flush] (`runlog flush`).
+// Deactivate writes an end marker (count, dropped, exit cause from
+// runlog.WithCause), flushes within its context's deadline, and reports
+// records not delivered as a [runlog.DeliveryError]. docs/reliability.md
+// states what survives what.
 //
 // # Exporters
 //

@@ -96,7 +96,7 @@ func newLogs() *cobra.Command {
 --store). Output: text (aligned, coloured by level on a terminal unless
 NO_COLOR is set), json (an array) or jsonl (one object per line), with the
 fields message, name, level, timestamp, module, filename, lineno,
-chunk_index, total_chunks, id, run_id, step_id, source, attempt, sequence,
+chunk_index, total_chunks, id, run_id, step_id, source, attempt, activation_id, sequence,
 trace_id, span_id, attributes.
 
 Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
