@@ -3,7 +3,9 @@ package flavors_test
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -66,4 +68,44 @@ func TestEndMarker(t *testing.T) {
 	if p, _ := store.Fetch(t.Context(), runlog.Query{RunID: "r", StepID: "other"}); len(p.Ends) != 0 {
 		t.Fatalf("another step's fetch reports ends %+v", p.Ends)
 	}
+}
+
+// TestLocalBurstMillion: 1,000,000 records logged by one step in a tight
+// loop all reach the embedded store, numbered without a gap, with the
+// memory the queue bounds (logging waits when it is full).
+func TestLocalBurstMillion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("logs 1,000,000 records")
+	}
+	store, err := flavors.NewLocal(t.TempDir(), false, otelstore.Options{Console: slog.DiscardHandler, NoSource: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := store.Activate(t.Context(), runlog.Scope{RunID: "burst", StepID: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000000
+	start := time.Now()
+	var peak uint64
+	var ms runtime.MemStats
+	for i := range n {
+		slog.InfoContext(ctx, "line", "i", i)
+		if i%100000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}
+	if err := store.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("logged %d records in %v, peak heap in use %d MiB: %s", n, time.Since(start).Round(time.Millisecond), peak>>20, store.Stats())
+	cs, err := runlog.Check(t.Context(), store, runlog.Query{RunID: "burst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Status != runlog.StatusComplete || cs[0].Received != n || cs[0].Duplicates != 0 {
+		t.Fatalf("Check = %v; want one complete activation of %d records", cs, n)
+	}
+	t.Log(cs[0])
 }

@@ -42,7 +42,7 @@ var OTelKeys = []runlog.ConfigKey{
 	{Name: "resource_attributes", Type: runlog.TypeString, Doc: "extra resource attributes, k=v,k2=v2"},
 	{Name: "level", Type: runlog.TypeString, Doc: "lowest level stored; default $RUNLOG_LEVEL, else info"},
 	{Name: "batch_size", Type: runlog.TypeInt, Doc: "records per export; default 1024"},
-	{Name: "queue_size", Type: runlog.TypeInt, Doc: "records held in memory per activation before logging blocks; default 16384"},
+	{Name: "queue_size", Type: runlog.TypeInt, Doc: "records held in memory per activation before logging blocks; default 4096"},
 	{Name: "export_interval", Type: runlog.TypeDuration, Doc: "longest a record waits before export; default 1s"},
 	{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when queue_size records wait: block (logging waits, nothing lost) or drop (dropped and counted)"},
 	{Name: "spool", Type: runlog.TypeBool, Default: "true", Doc: "keep records the collector does not accept in a disk spool and replay them (docs/reliability.md)"},

@@ -67,7 +67,7 @@ type Options struct {
 	// BatchSize is the most records per export. Default 1024.
 	BatchSize int
 	// QueueSize is the most records held in memory per activation before
-	// logging blocks. Default 16384.
+	// logging blocks. Default 4096 (about 2 MiB).
 	QueueSize int
 	// ExportInterval is the longest a record waits before export. Default 1s.
 	ExportInterval time.Duration
@@ -130,7 +130,7 @@ func (o *Options) setDefaults() error {
 	}
 	def(&o.MaxMessageBytes, 64<<10)
 	def(&o.BatchSize, 1024)
-	def(&o.QueueSize, 16384)
+	def(&o.QueueSize, 4096)
 	o.QueueSize = max(o.QueueSize, o.BatchSize)
 	if o.ExportInterval <= 0 {
 		o.ExportInterval = time.Second
