@@ -109,8 +109,11 @@ func (b *batcher) Enabled(context.Context, sdklog.EnabledParameters) bool { retu
 // policy, counts r as dropped.
 func (b *batcher) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	b.mu.Lock()
-	for len(b.buf) >= b.queueSize && !b.closed {
-		if b.drop && ctx.Value(keepKey{}) == nil {
+	// The end marker neither waits nor is dropped: Deactivate must not
+	// block on a full queue past its deadline.
+	keep := ctx.Value(keepKey{}) != nil
+	for len(b.buf) >= b.queueSize && !b.closed && !keep {
+		if b.drop {
 			b.mu.Unlock()
 			b.dropped.Add(1)
 			metrics().processed.Add(ctx, 1, metricAttrs.queueFull...)
@@ -135,8 +138,8 @@ func (b *batcher) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	return nil
 }
 
-// keepKey marks the context of a record the drop policy must not drop:
-// the end marker.
+// keepKey marks the context of a record that is queued even when the
+// queue is full: the end marker.
 type keepKey struct{}
 
 func (b *batcher) signal() {
