@@ -31,7 +31,6 @@ import (
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/itest"
 	"github.com/runlog/runlog/otelstore"
-	"github.com/runlog/runlog/query/file"
 )
 
 // TestMain runs the child processes of the fault tests when asked to.
@@ -625,23 +624,9 @@ func TestBurstMillion(t *testing.T) {
 		t.Fatalf("stats %s", st)
 	}
 
-	// Every record reached the collector, numbered without a gap: its
-	// file fan-out, read back and checked per activation.
-	start = time.Now()
-	cs, err := runlog.Check(t.Context(), file.New(t.TempDir()), runlog.Query{RunID: run, LogsURI: col.FileDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) != steps {
-		t.Fatalf("the collector's files hold %d activations; want %d", len(cs), steps)
-	}
-	for _, c := range cs {
-		wantAll(t, c, per)
-	}
-	t.Logf("checked the collector's file copy in %v", time.Since(start).Round(time.Millisecond))
-
-	// And every one reached Loki: its own count per step (reading a
-	// million lines back through the HTTP API would take minutes here).
+	// Every one reached Loki: its own count per step (reading a million
+	// lines back through the HTTP API would take minutes here), and one
+	// step read back in full and checked record by record.
 	start = time.Now()
 	q := fmt.Sprintf(`sum by (cicd_pipeline_task_run_id) (count_over_time({service_name="runlog"} | cicd_pipeline_run_id=%q | runlog_end != "true" [1h]))`, run)
 	var counts map[string]int
