@@ -227,25 +227,14 @@ func (p *process) start(ready func(out string) error) error {
 
 // stop ends the process group: SIGTERM, then SIGKILL after 10 s. It does
 // nothing when the process is not running.
-func (p *process) stop() {
-	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-}
+func (p *process) stop() { p.end(syscall.SIGTERM, 10*time.Second) }
 
 // kill ends the process group with SIGKILL at once.
-func (p *process) kill() {
+func (p *process) kill() { p.end(syscall.SIGKILL, 0) }
+
+// end sends sig to the process group and waits for the process, sending
+// SIGKILL after grace.
+func (p *process) end(sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	p.cmd = nil
@@ -253,7 +242,15 @@ func (p *process) kill() {
 	if cmd == nil {
 		return
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	if sig != syscall.SIGKILL {
+		select {
+		case <-exited:
+			return
+		case <-time.After(grace):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
 	<-exited
 }
 

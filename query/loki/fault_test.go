@@ -100,6 +100,26 @@ func runID(name string) string {
 	return name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
 
+// faultStep starts Loki and a collector (or only chooses its ports),
+// opens a store on them with its own spool, and activates step "s" of a
+// new run named after name.
+func faultStep(t *testing.T, name string, startCollector bool) (*itest.Loki, *itest.Collector, *otelstore.Store, context.Context, string) {
+	t.Helper()
+	lk := itest.StartLoki(t)
+	col := itest.NewCollector(t, lk.URL)
+	if startCollector {
+		col.Start(t)
+	}
+	s := faultStore(t, col.OTLPEndpoint, lk.URL, t.TempDir())
+	quiet(t)
+	run := runID(name)
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lk, col, s, ctx, run
+}
+
 // TestFaultCollectorDownAtStart: the collector is not running when the
 // step starts and is started mid-step. The records it refused wait in the
 // spool and are replayed, in order, before the later ones.
@@ -107,15 +127,7 @@ func TestFaultCollectorDownAtStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Loki and a collector")
 	}
-	lk := itest.StartLoki(t)
-	col := itest.NewCollector(t, lk.URL) // not started
-	s := faultStore(t, col.OTLPEndpoint, lk.URL, t.TempDir())
-	quiet(t)
-	run := runID("down-at-start")
-	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, col, s, ctx, run := faultStep(t, "down-at-start", false)
 	const n = 20000
 	logLines(ctx, 0, n, func(i int) {
 		if i == 5000 {
@@ -142,15 +154,7 @@ func TestFaultCollectorKilledMidBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Loki and a collector")
 	}
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
-	s := faultStore(t, col.OTLPEndpoint, lk.URL, t.TempDir())
-	quiet(t)
-	run := runID("killed-mid-burst")
-	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: "burst"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, col, s, ctx, run := faultStep(t, "killed-mid-burst", true)
 	const n = 100000
 	logLines(ctx, 0, n, func(i int) {
 		switch i {
@@ -180,16 +184,8 @@ func TestFaultLokiDownBehindCollector(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Loki and a collector")
 	}
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
-	s := faultStore(t, col.OTLPEndpoint, lk.URL, t.TempDir())
-	quiet(t)
-	run := runID("loki-down")
+	lk, _, s, ctx, run := faultStep(t, "loki-down", true)
 	lk.Stop()
-	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 20000
 	logLines(ctx, 0, n, nil)
 	if err := s.Deactivate(ctx); err != nil {
