@@ -23,7 +23,6 @@ import (
 
 	"github.com/runlog/runlog"
 	_ "github.com/runlog/runlog/flavors"
-	"github.com/runlog/runlog/stores"
 )
 
 // Exit codes.
@@ -121,11 +120,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 			if err != nil {
 				return err
 			}
-			f, err := stores.Load("")
-			if err != nil {
-				return err
-			}
-			s, err := f.Open(cmd.Context(), store)
+			s, err := openStore(cmd, store)
 			if err != nil {
 				return err
 			}
