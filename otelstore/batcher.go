@@ -309,7 +309,7 @@ func (b *batcher) failed() {
 // lost when there is no spool or it cannot take them.
 func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 	n := uint64(len(recs))
-	lose := func(err error) {
+	lose := func(n uint64, err error) {
 		b.lost.Add(n)
 		if err != nil {
 			b.setErr(nil, err)
@@ -320,18 +320,18 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		if cause == nil {
 			cause = errors.New("export deadline passed")
 		}
-		lose(fmt.Errorf("no spool to keep them: %w", cause))
+		lose(n, fmt.Errorf("no spool to keep them: %w", cause))
 		return
 	}
 	if b.seg == nil {
 		if b.refused {
-			lose(nil)
+			lose(n, nil)
 			return
 		}
 		seg, err := b.spool.create(b.activationID)
 		if err != nil {
 			b.refused = true // not again for every batch
-			lose(fmt.Errorf("cannot spool to %s: %w", b.spool.dir, err))
+			lose(n, fmt.Errorf("cannot spool to %s: %w", b.spool.dir, err))
 			return
 		}
 		b.seg = seg
@@ -340,8 +340,7 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		b.errMu.Unlock()
 	}
 	if b.refused {
-		lose(nil)
-		b.keepMarkers(recs)
+		lose(n-b.keepMarkers(recs), nil)
 		return
 	}
 	if err := b.seg.write(recs, &b.enc, false); err != nil {
@@ -350,25 +349,23 @@ func (b *batcher) toSpool(recs []sdklog.Record, cause error) {
 		// holes in it. The end marker is kept all the same, so that
 		// readers know how many records to expect.
 		b.refused = true
-		lose(fmt.Errorf("cannot spool to %s: %w", b.seg.path, err))
-		b.keepMarkers(recs)
+		lose(n-b.keepMarkers(recs), fmt.Errorf("cannot spool to %s: %w", b.seg.path, err))
 		return
 	}
 	b.spooled.Add(n)
 }
 
-// keepMarkers spools the end markers among recs, which were lost, past the
-// spool's size bound.
-func (b *batcher) keepMarkers(recs []sdklog.Record) {
+// keepMarkers spools the end markers among recs, which the spool refused,
+// past its size bound, and returns how many it kept.
+func (b *batcher) keepMarkers(recs []sdklog.Record) uint64 {
+	var kept uint64
 	for i := range recs {
-		if !isEndMarker(&recs[i]) {
-			continue
-		}
-		if b.seg.write(recs[i:i+1], &b.enc, true) == nil {
-			b.lost.Add(^uint64(0)) // not lost after all
-			b.spooled.Add(1)
+		if isEndMarker(&recs[i]) && b.seg.write(recs[i:i+1], &b.enc, true) == nil {
+			kept++
 		}
 	}
+	b.spooled.Add(kept)
+	return kept
 }
 
 func isEndMarker(r *sdklog.Record) bool {
