@@ -2,20 +2,18 @@ package loki
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/httpconf"
 	"github.com/runlog/runlog/resource"
 )
 
@@ -102,36 +100,12 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = cfg.Parallelism * 2
-		if tr.TLSClientConfig, err = TLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile, cfg.InsecureSkipVerify); err != nil {
+		if tr.TLSClientConfig, err = httpconf.TLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile, cfg.InsecureSkipVerify); err != nil {
 			return nil, err
 		}
-		c.http = &http.Client{Transport: tr}
+		c.http = &http.Client{Transport: tr, CheckRedirect: httpconf.SameOrigin}
 	}
 	return c, nil
-}
-
-// TLSConfig builds a TLS configuration from PEM files: a CA to verify the
-// server, and a client certificate and key. Empty names are skipped.
-func TLSConfig(caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.Config, error) {
-	t := &tls.Config{InsecureSkipVerify: insecureSkipVerify} //nolint:gosec // opt-in
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, runlog.Invalidf("read CA file: %v", err)
-		}
-		t.RootCAs = x509.NewCertPool()
-		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, runlog.Invalidf("CA file %s holds no PEM certificate", caFile)
-		}
-	}
-	if certFile != "" || keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, runlog.Invalidf("load client certificate: %v", err)
-		}
-		t.Certificates = []tls.Certificate{cert}
-	}
-	return t, nil
 }
 
 // URL returns the base URL of the Loki the client reads.
@@ -166,7 +140,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values) ([]byt
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return nil, c.statusError(resp.StatusCode, strings.TrimSpace(string(body)))
+		return nil, c.statusError(resp.StatusCode, httpconf.Clean(strings.TrimSpace(string(body)), 512))
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {

@@ -1,0 +1,47 @@
+// Package victorialogs reads runlog entries back from VictoriaLogs, the
+// log database that an OpenTelemetry Collector (or runlog itself) feeds
+// over OTLP/HTTP.
+//
+//	c, err := victorialogs.New(victorialogs.Config{URL: "http://127.0.0.1:9428"})
+//	page, err := c.Fetch(ctx, runlog.Query{RunID: "run-42", StepID: "train"})
+//
+// # How records are found
+//
+// VictoriaLogs keeps OTLP resource attributes as stream fields and record
+// attributes as fields, with their dotted names. runlog puts the run, the
+// step, the source, the attempt and the activation in the resource, so each
+// activation is one stream and a query selects a run's streams with a
+// stream filter, {"cicd.pipeline.run.id"="..."}. Every value and field
+// name is a quoted LogsQL string (VictoriaLogs reads them with Go's
+// unquoting rules), so ids and grep text made of LogsQL syntax match
+// exactly and never change the query.
+//
+// # Reading
+//
+// The answer of /select/logsql/query is JSON lines, streamed as they are
+// found and unsorted. Fetch first counts what matches (one stats query);
+// a page that fits comfortably is read in one request and sorted here. A
+// larger span is split into time windows sized by a count per time bucket
+// (a stats-by-time query), read one after another until the page is full,
+// so that memory stays near one page whatever the run's size, and the
+// server sorts nothing. An answer longer than counted (records still
+// arriving) is cut off, not buffered, and the window is read again.
+//
+// Entries come back in Fetch order (timestamp, then sequence); cursors
+// carry the sort key of the last entry returned, so paging forward or
+// backward is exact, and a cursor fetched again later returns what was
+// stored since: that is how `runlog logs --follow` tails a step.
+//
+// # Clusters and failures
+//
+// A VictoriaLogs cluster answers 502 when one of its storage nodes is
+// down, rather than a partial answer; runlog also asks for
+// allow_partial_response=0. Both that and an answer broken off mid-stream
+// are ErrUnavailable errors that name the URL: a page is never presented
+// as complete when it is not.
+//
+// Credentials (basic or bearer) and the tenant (AccountID, ProjectID) go
+// with every request; TLS is verified unless told otherwise, and a
+// redirect to another scheme, host or port is refused rather than
+// followed with the credentials.
+package victorialogs

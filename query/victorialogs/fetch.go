@@ -1,0 +1,360 @@
+package victorialogs
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/httpconf"
+	"github.com/runlog/runlog/query/internal/pagination"
+	"github.com/runlog/runlog/resource"
+)
+
+// cursor is what runlog.Cursor encodes for VictoriaLogs: the sort key of
+// the last entry returned.
+type cursor struct {
+	Last *pagination.Key `json:"k,omitempty"`
+}
+
+func decodeCursor(c runlog.Cursor) (cursor, error) {
+	var cur cursor
+	if err := pagination.Decode(c, &cur); err != nil {
+		return cursor{}, err
+	}
+	if cur.Last != nil && cur.Last.T < 0 {
+		return cursor{}, pagination.Invalid(c)
+	}
+	return cur, nil
+}
+
+// span is a time range [lo, hi) in nanoseconds; hi 0 is unbounded.
+type span struct{ lo, hi int64 }
+
+func (s span) filter() string {
+	switch {
+	case s.lo == 0 && s.hi == 0:
+		return ""
+	case s.hi == 0:
+		return " _time:>=" + formatTime(s.lo)
+	default:
+		return timeRange(s.lo, s.hi)
+	}
+}
+
+// Fetch returns the entries matching q; see runlog.LogStore.
+//
+// It counts the matching entries of the span left to read; when they fit
+// one page comfortably it reads them in one request, else it counts them
+// per time bucket and reads windows of buckets in q.Direction until the
+// page is full. Each window is sorted here, and the entries the cursor
+// already returned are dropped.
+func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	if err := q.Validate(); err != nil {
+		return runlog.Page{}, err
+	}
+	cur, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return runlog.Page{}, err
+	}
+	var sp span
+	if !q.Start.IsZero() {
+		sp.lo = max(q.Start.UnixNano(), 0)
+	}
+	if !q.End.IsZero() {
+		sp.hi = q.End.UnixNano()
+		if sp.hi <= 0 {
+			return runlog.Page{Next: q.Cursor}, nil
+		}
+	}
+	if k := cur.Last; k != nil {
+		if q.Direction == runlog.Forward {
+			sp.lo = max(sp.lo, k.T)
+		} else if sp.hi == 0 || k.T+1 < sp.hi {
+			sp.hi = k.T + 1
+		}
+	}
+	p := runlog.Page{Next: q.Cursor}
+	if sp.hi == 0 || sp.lo < sp.hi {
+		var err error
+		for attempt := 1; ; attempt++ {
+			p.Entries, p.More, err = c.page(ctx, filter(&q, false), sp, q.EffectiveLimit(), q.Direction, cur.Last)
+			if !errors.Is(err, errGrew) || attempt == 3 {
+				break
+			}
+		}
+		if err != nil {
+			return runlog.Page{}, err
+		}
+	}
+	if n := len(p.Entries); n > 0 {
+		cur.Last = pagination.KeyOf(&p.Entries[n-1])
+		p.Next = pagination.Encode(cur)
+	}
+	if !p.More {
+		// The last page: report the end markers of the query's run (step,
+		// source), which the entry query leaves out, so that a tail knows
+		// when to stop.
+		if p.Ends, err = c.ends(ctx, &q); err != nil {
+			return runlog.Page{}, err
+		}
+	}
+	return p, nil
+}
+
+// errGrew: a window held more entries than counted a moment before
+// (records still arriving); the page is read again.
+var errGrew = errors.New("more entries than counted")
+
+// page reads up to limit entries of sp after last (in dir), and whether
+// more follow.
+func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir runlog.Direction, last *pagination.Key) ([]runlog.LogEntry, bool, error) {
+	n, first, newest, err := c.stats(ctx, f+sp.filter())
+	if err != nil || n == 0 {
+		return nil, false, err
+	}
+	all := span{first, newest + 1}
+	out := make([]runlog.LogEntry, 0, min(limit+1, n))
+	keep := func(es []runlog.LogEntry) {
+		sortEntries(es, dir)
+		for i := range es {
+			e := &es[i]
+			if last != nil && after(last, e, dir) <= 0 {
+				continue // returned by an earlier page
+			}
+			if k := len(out); k > 0 && runlog.Compare(&out[k-1], e) == 0 {
+				continue
+			}
+			out = append(out, *e)
+		}
+	}
+	if n <= limit+limit/4+64 {
+		es, err := c.read(ctx, f, all, n)
+		if err != nil {
+			return nil, false, err
+		}
+		keep(es)
+		more := len(out) > limit
+		return out[:min(len(out), limit)], more, nil
+	}
+	bs, err := c.buckets(ctx, f, all, n, maxWindow(limit), 0)
+	if err != nil {
+		return nil, false, err
+	}
+	if dir == runlog.Backward {
+		slices.Reverse(bs)
+	}
+	i := 0
+	for i < len(bs) && len(out) <= limit {
+		// A window of buckets holding at least what the page still
+		// lacks, and one more to know whether more follow.
+		w, count := bs[i].span, bs[i].n
+		for i++; i < len(bs) && count < limit+1-len(out) && count+bs[i].n <= maxWindow(limit); i++ {
+			w.lo, w.hi = min(w.lo, bs[i].lo), max(w.hi, bs[i].hi)
+			count += bs[i].n
+		}
+		es, err := c.read(ctx, f, w, count)
+		if err != nil {
+			return nil, false, err
+		}
+		keep(es)
+	}
+	more := len(out) > limit || i < len(bs)
+	return out[:min(len(out), limit)], more, nil
+}
+
+// maxWindow is the most entries one window read may hold for a page of
+// limit entries: memory stays a few pages whatever the run's size.
+func maxWindow(limit int) int { return 2*limit + 1024 }
+
+// after returns -1, 0 or +1 as e comes before, at or after the key k in
+// direction dir.
+func after(k *pagination.Key, e *runlog.LogEntry, dir runlog.Direction) int {
+	if dir == runlog.Backward {
+		return -k.Compare(e)
+	}
+	return k.Compare(e)
+}
+
+func sortEntries(es []runlog.LogEntry, dir runlog.Direction) {
+	if dir == runlog.Backward {
+		slices.SortFunc(es, func(a, b runlog.LogEntry) int { return runlog.Compare(&b, &a) })
+		return
+	}
+	slices.SortFunc(es, func(a, b runlog.LogEntry) int { return runlog.Compare(&a, &b) })
+}
+
+// read returns every entry f matches in w, which were counted as n a
+// moment ago. An answer longer than that by more than the records that may
+// have arrived since is cut off, and errGrew returned.
+func (c *Client) read(ctx context.Context, f string, w span, n int) ([]runlog.LogEntry, error) {
+	a, err := c.query(ctx, f+w.filter())
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	limit := n + n/8 + 256
+	out := make([]runlog.LogEntry, 0, n)
+	for {
+		line, err := a.line()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == limit {
+			return nil, errGrew
+		}
+		out = append(out, runlog.LogEntry{})
+		if err := decodeLine(line, &out[len(out)-1]); err != nil {
+			return nil, c.badLine(line, err)
+		}
+	}
+}
+
+// badLine is the error for a line that is not a record: VictoriaLogs
+// writes its error there when a query fails after the answer began.
+func (c *Client) badLine(line []byte, err error) error {
+	return &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(),
+		Err:  fmt.Errorf("the answer broke off (%v): %s", err, httpconf.Clean(string(line), 300)),
+		Hint: "VictoriaLogs failed mid-answer; retry, and check its logs (for a cluster, its storage nodes)"}
+}
+
+// stats returns how many entries q matches, and the timestamps of the
+// oldest and newest.
+func (c *Client) stats(ctx context.Context, q string) (n int, first, last int64, err error) {
+	var row struct{ N, Lo, Hi string }
+	rows := 0
+	err = c.rows(ctx, q+" | stats count() N, min(_time) Lo, max(_time) Hi", func(line []byte) error {
+		rows++
+		return json.Unmarshal(line, &row)
+	})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if rows != 1 {
+		return 0, 0, 0, c.badLine(nil, fmt.Errorf("stats gave %d rows; want 1", rows))
+	}
+	if n, err = strconv.Atoi(row.N); err != nil || n == 0 {
+		return 0, 0, 0, nil
+	}
+	lo, err1 := time.Parse(time.RFC3339Nano, row.Lo)
+	hi, err2 := time.Parse(time.RFC3339Nano, row.Hi)
+	if err1 != nil || err2 != nil {
+		return 0, 0, 0, c.badLine([]byte(row.Lo+" "+row.Hi), errors.New("stats: bad time"))
+	}
+	return n, lo.UnixNano(), hi.UnixNano(), nil
+}
+
+// rows runs a query whose answer is small and calls fn with each line.
+func (c *Client) rows(ctx context.Context, q string, fn func(line []byte) error) error {
+	a, err := c.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	for i := 0; ; i++ {
+		line, err := a.line()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if i == 100000 {
+			return c.badLine(nil, errors.New("more than 100000 rows of statistics"))
+		}
+		if err := fn(line); err != nil {
+			return c.badLine(line, err)
+		}
+	}
+}
+
+type bucket struct {
+	span
+	n int
+}
+
+// buckets is how finely a span is counted.
+const buckets = 256
+
+// buckets counts the entries f matches in w, n in all, per time bucket,
+// and returns the buckets that hold any, oldest first. A bucket holding
+// more than most is counted again more finely, so that a window of
+// buckets can stay under most entries.
+func (c *Client) buckets(ctx context.Context, f string, w span, n, most, depth int) ([]bucket, error) {
+	step := max((w.hi-w.lo+buckets-1)/buckets, 1)
+	var bs []bucket
+	err := c.rows(ctx, f+w.filter()+" | stats by (_time:"+strconv.FormatInt(step, 10)+"ns) count() N", func(line []byte) error {
+		var row struct {
+			Time string `json:"_time"`
+			N    string
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, row.Time)
+		if err != nil {
+			return err
+		}
+		k, err := strconv.Atoi(row.N)
+		if err != nil {
+			return err
+		}
+		lo := t.UnixNano()
+		bs = append(bs, bucket{span{max(lo, w.lo), min(lo+step, w.hi)}, k})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.lo, b.lo) })
+	if depth >= 3 || step == 1 {
+		return bs, nil
+	}
+	var out []bucket
+	for _, b := range bs {
+		if b.n <= most || b.hi-b.lo <= 1 {
+			out = append(out, b)
+			continue
+		}
+		fine, err := c.buckets(ctx, f, b.span, b.n, most, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fine...)
+	}
+	return out, nil
+}
+
+// ends returns the end markers of q's run (step, source) within its time
+// range.
+func (c *Client) ends(ctx context.Context, q *runlog.Query) ([]runlog.End, error) {
+	var sp span
+	if !q.Start.IsZero() {
+		sp.lo = max(q.Start.UnixNano(), 0)
+	}
+	if !q.End.IsZero() {
+		sp.hi = q.End.UnixNano()
+	}
+	var ends []runlog.End
+	err := c.rows(ctx, filter(q, true)+sp.filter(), func(line []byte) error {
+		var e runlog.LogEntry
+		if err := decodeLine(line, &e); err != nil {
+			return err
+		}
+		if end, ok := resource.EndOf(&e); ok {
+			ends = append(ends, end)
+		}
+		return nil
+	})
+	slices.SortFunc(ends, func(a, b runlog.End) int { return a.Time.Compare(b.Time) })
+	return ends, err
+}
