@@ -37,6 +37,10 @@ type Config struct {
 	// Timeout bounds each HTTP request, the reading of its answer
 	// included. Default 30s.
 	Timeout time.Duration
+	// Compress asks for gzip-compressed answers: less traffic over a slow
+	// link, more CPU on both sides. Off by default: VictoriaLogs usually
+	// runs near its readers, and a large read is bound by CPU.
+	Compress bool
 	// HTTPClient replaces the client built from the TLS settings. Its
 	// CheckRedirect is left as it is.
 	HTTPClient *http.Client
@@ -148,6 +152,9 @@ func (c *Client) query(ctx context.Context, logsql string) (*answer, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/x-ndjson, application/json")
+	if !c.cfg.Compress {
+		req.Header.Set("Accept-Encoding", "identity") // the transport then adds no gzip
+	}
 	if c.cfg.AccountID != 0 || c.cfg.ProjectID != 0 {
 		req.Header.Set("AccountID", strconv.FormatUint(uint64(c.cfg.AccountID), 10))
 		req.Header.Set("ProjectID", strconv.FormatUint(uint64(c.cfg.ProjectID), 10))

@@ -1,11 +1,12 @@
 package victorialogs
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/resource"
@@ -27,7 +28,8 @@ var errSyntax = errors.New("not a JSON object of strings")
 func decodeLine(line []byte, e *runlog.LogEntry) error {
 	*e = runlog.LogEntry{}
 	ent := resource.Entry{LogEntry: e}
-	d := scanner{b: line}
+	// One string for the line: the fields are substrings of it.
+	d := scanner{b: string(line)}
 	sawTime := false
 	err := d.object(func(k, v string) error {
 		switch k {
@@ -65,8 +67,81 @@ func decodeLine(line []byte, e *runlog.LogEntry) error {
 	return nil
 }
 
+// unescape decodes the body of a JSON string that holds escapes.
+func unescape(b string) (string, error) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return "", errSyntax
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(b[i+1:])
+			if !ok {
+				return "", errSyntax
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(-1), false
+				if i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if r2, ok = hex4(b[i+3:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							i += 6
+							out = utf8.AppendRune(out, d)
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", errSyntax
+		}
+	}
+	return string(out), nil
+}
+
+func hex4(b string) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(b[:4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 type scanner struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -151,11 +226,9 @@ func (d *scanner) str() (string, error) {
 			raw := d.b[start:d.i]
 			d.i++
 			if !escaped {
-				return string(raw), nil
+				return raw, nil
 			}
-			var s string
-			err := json.Unmarshal(d.b[start-1:d.i], &s)
-			return s, err
+			return unescape(raw)
 		case c < 0x20:
 			return "", errSyntax
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/runlog/runlog"
@@ -18,18 +19,36 @@ import (
 )
 
 // cursor is what runlog.Cursor encodes for VictoriaLogs: the sort key of
-// the last entry returned.
+// the last entry returned, and the windows planned for the next pages, so
+// that they need not count again.
 type cursor struct {
 	Last *pagination.Key `json:"k,omitempty"`
+	Plan []group         `json:"p,omitempty"`
 }
+
+// group is a planned window: from where the previous one ended to Edge
+// (its end reading forward, its start reading backward), holding about N
+// entries when it was planned.
+type group struct {
+	Edge int64 `json:"e"`
+	N    int   `json:"n"`
+}
+
+// maxPlan bounds the windows a cursor carries.
+const maxPlan = 64
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
 	var cur cursor
 	if err := pagination.Decode(c, &cur); err != nil {
 		return cursor{}, err
 	}
-	if cur.Last != nil && cur.Last.T < 0 {
+	if cur.Last != nil && cur.Last.T < 0 || len(cur.Plan) > maxPlan || cur.Plan != nil && cur.Last == nil {
 		return cursor{}, pagination.Invalid(c)
+	}
+	for _, g := range cur.Plan {
+		if g.N < 0 || g.Edge < 0 {
+			return cursor{}, pagination.Invalid(c)
+		}
 	}
 	return cur, nil
 }
@@ -84,10 +103,11 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	if sp.hi == 0 || sp.lo < sp.hi {
 		var err error
 		for attempt := 1; ; attempt++ {
-			p.Entries, p.More, err = c.page(ctx, filter(&q, false), sp, q.EffectiveLimit(), q.Direction, cur.Last)
+			p.Entries, p.More, err = c.page(ctx, filter(&q, false), sp, q.EffectiveLimit(), q.Direction, &cur)
 			if !errors.Is(err, errGrew) || attempt == 3 {
 				break
 			}
+			cur.Plan = nil // count again
 		}
 		if err != nil {
 			return runlog.Page{}, err
@@ -112,61 +132,118 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 // (records still arriving); the page is read again.
 var errGrew = errors.New("more entries than counted")
 
-// page reads up to limit entries of sp after last (in dir), and whether
-// more follow.
-func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir runlog.Direction, last *pagination.Key) ([]runlog.LogEntry, bool, error) {
-	n, first, newest, err := c.stats(ctx, f+sp.filter())
-	if err != nil || n == 0 {
-		return nil, false, err
-	}
-	all := span{first, newest + 1}
-	out := make([]runlog.LogEntry, 0, min(limit+1, n))
+// page reads up to limit entries of sp after cur.Last (in dir), and
+// whether more follow. It reads the windows cur.Plan holds, else it counts
+// what is left and plans windows; it leaves the windows not read, or not
+// read to their end, in cur.Plan.
+func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir runlog.Direction, cur *cursor) ([]runlog.LogEntry, bool, error) {
+	last, plan := cur.Last, cur.Plan
+	cur.Plan = nil
+	var out []runlog.LogEntry
+	var order []*runlog.LogEntry
 	keep := func(es []runlog.LogEntry) {
-		sortEntries(es, dir)
+		order = slices.Grow(order[:0], len(es))
 		for i := range es {
-			e := &es[i]
+			order = append(order, &es[i])
+		}
+		sortEntries(order, dir)
+		for _, e := range order {
 			if last != nil && after(last, e, dir) <= 0 {
 				continue // returned by an earlier page
 			}
 			if k := len(out); k > 0 && runlog.Compare(&out[k-1], e) == 0 {
 				continue
 			}
+			if len(out) > limit {
+				return // one more than the page is enough to know more follow
+			}
 			out = append(out, *e)
 		}
 	}
-	if n <= limit+limit/4+64 {
-		es, err := c.read(ctx, f, all, n)
+	var g group
+	for len(out) <= limit {
+		fresh := false
+		if len(plan) == 0 {
+			var err error
+			if plan, err = c.plan(ctx, f, sp, limit, dir); err != nil || len(plan) == 0 {
+				return out, false, err
+			}
+			fresh = true
+		}
+		g, plan = plan[0], plan[1:]
+		w := sp
+		if dir == runlog.Forward {
+			w.hi, sp.lo = g.Edge, g.Edge
+		} else {
+			w.lo, sp.hi = g.Edge, g.Edge
+		}
+		if out == nil {
+			out = make([]runlog.LogEntry, 0, min(limit+1, g.N+1))
+		}
+		buf := windows.Get().(*[]runlog.LogEntry)
+		es, err := c.read(ctx, f, w, g.N, (*buf)[:0])
+		if err == nil {
+			keep(es)
+		}
+		*buf = es[:0]
+		windows.Put(buf)
 		if err != nil {
 			return nil, false, err
 		}
-		keep(es)
-		more := len(out) > limit
-		return out[:min(len(out), limit)], more, nil
+		if fresh && len(plan) == 0 {
+			break // read up to the newest entry counted: the end, for now
+		}
+	}
+	if len(out) > limit {
+		// The page ends inside window g: the next reads the rest of it.
+		plan = append([]group{g}, plan...)
+		out = out[:limit]
+	}
+	if len(plan) > maxPlan {
+		plan = plan[:maxPlan]
+	}
+	cur.Plan = plan
+	return out, len(plan) > 0, nil
+}
+
+// plan counts the entries f matches in sp and returns windows, in
+// direction dir, each holding at least one page (limit and one more) and
+// at most maxWindow(limit) entries where the counts allow, up to the
+// newest entry counted.
+func (c *Client) plan(ctx context.Context, f string, sp span, limit int, dir runlog.Direction) ([]group, error) {
+	n, first, newest, err := c.stats(ctx, f+sp.filter())
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	all := span{first, newest + 1}
+	if n <= limit+limit/4+64 {
+		if dir == runlog.Forward {
+			return []group{{all.hi, n}}, nil
+		}
+		return []group{{all.lo, n}}, nil
 	}
 	bs, err := c.buckets(ctx, f, all, n, maxWindow(limit), 0)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if dir == runlog.Backward {
 		slices.Reverse(bs)
 	}
-	i := 0
-	for i < len(bs) && len(out) <= limit {
-		// A window of buckets holding at least what the page still
-		// lacks, and one more to know whether more follow.
-		w, count := bs[i].span, bs[i].n
-		for i++; i < len(bs) && count < limit+1-len(out) && count+bs[i].n <= maxWindow(limit); i++ {
+	var gs []group
+	for i := 0; i < len(bs); {
+		b := bs[i]
+		w, count := b.span, b.n
+		for i++; i < len(bs) && count < limit+1 && count+bs[i].n <= maxWindow(limit); i++ {
 			w.lo, w.hi = min(w.lo, bs[i].lo), max(w.hi, bs[i].hi)
 			count += bs[i].n
 		}
-		es, err := c.read(ctx, f, w, count)
-		if err != nil {
-			return nil, false, err
+		if dir == runlog.Forward {
+			gs = append(gs, group{w.hi, count})
+		} else {
+			gs = append(gs, group{w.lo, count})
 		}
-		keep(es)
 	}
-	more := len(out) > limit || i < len(bs)
-	return out[:min(len(out), limit)], more, nil
+	return gs, nil
 }
 
 // maxWindow is the most entries one window read may hold for a page of
@@ -182,39 +259,44 @@ func after(k *pagination.Key, e *runlog.LogEntry, dir runlog.Direction) int {
 	return k.Compare(e)
 }
 
-func sortEntries(es []runlog.LogEntry, dir runlog.Direction) {
+func sortEntries(es []*runlog.LogEntry, dir runlog.Direction) {
 	if dir == runlog.Backward {
-		slices.SortFunc(es, func(a, b runlog.LogEntry) int { return runlog.Compare(&b, &a) })
+		slices.SortFunc(es, func(a, b *runlog.LogEntry) int { return runlog.Compare(b, a) })
 		return
 	}
-	slices.SortFunc(es, func(a, b runlog.LogEntry) int { return runlog.Compare(&a, &b) })
+	slices.SortFunc(es, func(a, b *runlog.LogEntry) int { return runlog.Compare(a, b) })
 }
+
+// windows holds the buffers windows are read into, so that each page does
+// not allocate (and clear) megabytes anew.
+var windows = sync.Pool{New: func() any { return new([]runlog.LogEntry) }}
 
 // read returns every entry f matches in w, which were counted as n a
 // moment ago. An answer longer than that by more than the records that may
 // have arrived since is cut off, and errGrew returned.
-func (c *Client) read(ctx context.Context, f string, w span, n int) ([]runlog.LogEntry, error) {
-	a, err := c.query(ctx, f+w.filter())
+func (c *Client) read(ctx context.Context, f string, w span, n int, out []runlog.LogEntry) ([]runlog.LogEntry, error) {
+	// _stream repeats the stream fields the entry has anyway.
+	a, err := c.query(ctx, f+w.filter()+" | delete _stream, _stream_id")
 	if err != nil {
 		return nil, err
 	}
 	defer a.Close()
 	limit := n + n/8 + 256
-	out := make([]runlog.LogEntry, 0, n)
+	out = slices.Grow(out[:0], n)
 	for {
 		line, err := a.line()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		if len(out) == limit {
-			return nil, errGrew
+			return out, errGrew
 		}
 		out = append(out, runlog.LogEntry{})
 		if err := decodeLine(line, &out[len(out)-1]); err != nil {
-			return nil, c.badLine(line, err)
+			return out, c.badLine(line, err)
 		}
 	}
 }
