@@ -12,7 +12,7 @@ run:
 test: vet fmt-check servers
 	RUNLOG_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 30m ./...
 
-## servers: build Loki, logcli and the OpenTelemetry Collector into the cache (once)
+## servers: build VictoriaLogs, vlogscli and the OpenTelemetry Collector into the cache (once)
 servers:
 	tools/servers.sh build
 

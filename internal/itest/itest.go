@@ -1,12 +1,16 @@
 // Package itest starts the real servers runlog's integration tests run
-// against: Grafana Loki and an OpenTelemetry Collector, built from the Go
-// module proxy by tools/servers.sh into a cache directory, configured with
-// the files in deploy/ (the ones docker-compose.yaml uses), listening on
-// loopback ports chosen at run time, and stopped when the test ends.
+// against: VictoriaLogs (a single node, or a cluster of storage nodes
+// behind a front node) and an OpenTelemetry Collector, built from the Go
+// module proxy by tools/servers.sh into a cache directory, the collector
+// configured with deploy/otelcol/config.yaml (the file docker-compose.yaml
+// uses), listening on loopback ports chosen at run time, and stopped when
+// the test ends.
 //
-//	lk := itest.StartLoki(t)                  // lk.URL: http://127.0.0.1:port
-//	col := itest.StartCollector(t, lk.URL)    // col.OTLPEndpoint, col.FileDir
-//	lk.Stop(); lk.Start(t)                    // a Loki outage, same ports and data
+//	vl := itest.StartVictoriaLogs(t)                  // vl.URL: http://127.0.0.1:port
+//	col := itest.StartCollector(t, vl.OTLPEndpoint()) // col.OTLPEndpoint, col.FileDir
+//	vl.Stop(); vl.Start(t)                            // an outage, same port and data
+//	cl := itest.StartVictoriaLogsCluster(t, 2)        // cl.URL: the front node
+//	cl.Storage[1].Stop()                              // queries through cl.URL fail: 502
 //
 // Without the binaries, and in -short mode, tests skip with a message that
 // says how to build them; when $CI is true or $RUNLOG_REQUIRE_SERVERS is 1,
@@ -34,8 +38,8 @@ import (
 	"time"
 )
 
-// readyTimeout bounds how long a server may take to become ready: Loki
-// needs about 2 s, the collector about 1 s, on an idle machine.
+// readyTimeout bounds how long a server may take to become ready:
+// VictoriaLogs and the collector need about 1 s each on an idle machine.
 const readyTimeout = 60 * time.Second
 
 // RepoRoot returns the module's root directory: the nearest directory
@@ -76,19 +80,20 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// Binary returns the path of a server binary: loki, logcli or otelcol.
-// $RUNLOG_LOKI_BIN, $RUNLOG_LOGCLI_BIN or $RUNLOG_OTELCOL_BIN names it when
-// set; otherwise it is where tools/servers.sh builds it, which
-// `tools/servers.sh path NAME` prints (the cache directory
-// $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else ~/.cache/runlog, then
-// bin/NAME-VERSION). The error says how to build a missing one.
+// Binary returns the path of a server binary: victoria-logs, vlogscli or
+// otelcol. $RUNLOG_VICTORIA_LOGS_BIN, $RUNLOG_VLOGSCLI_BIN or
+// $RUNLOG_OTELCOL_BIN names it when set; otherwise it is where
+// tools/servers.sh builds it, which `tools/servers.sh path NAME` prints
+// (the cache directory $RUNLOG_CACHE, else $XDG_CACHE_HOME/runlog, else
+// ~/.cache/runlog, then bin/NAME-VERSION). The error says how to build a
+// missing one.
 func Binary(name string) (string, error) {
 	switch name {
-	case "loki", "logcli", "otelcol":
+	case "victoria-logs", "vlogscli", "otelcol":
 	default:
-		return "", fmt.Errorf("itest: unknown server %q; want loki, logcli or otelcol", name)
+		return "", fmt.Errorf("itest: unknown server %q; want victoria-logs, vlogscli or otelcol", name)
 	}
-	env := "RUNLOG_" + strings.ToUpper(name) + "_BIN"
+	env := "RUNLOG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_BIN"
 	p := os.Getenv(env)
 	if p == "" {
 		root, err := repoRoot()
@@ -280,38 +285,41 @@ func (p *process) Output() string {
 	return p.out.String()
 }
 
-// Loki is a Loki started by StartLoki.
-type Loki struct {
+// VictoriaLogs is a VictoriaLogs node started by StartVictoriaLogs or
+// StartVictoriaLogsCluster.
+type VictoriaLogs struct {
 	process
-	URL string // http://127.0.0.1:port, the HTTP API
-	Dir string // data directory, kept across Stop and Start
+	URL string // http://127.0.0.1:port, the HTTP API (insert, select, /health)
+	Dir string // -storageDataPath, kept across Stop, Kill and Start
 }
 
-// StartLoki starts Loki with deploy/loki/loki.yaml (-config.expand-env=true)
-// on free loopback HTTP and gRPC ports and a temporary data directory,
-// waits until GET /ready answers 200, and stops it when the test ends.
-// env adds settings of loki.yaml, such as LOKI_AUTH_ENABLED=true.
-func StartLoki(t testing.TB, env ...string) *Loki {
+// StartVictoriaLogs starts a single-node VictoriaLogs on a free loopback
+// port with a temporary data directory (-httpListenAddr, -storageDataPath,
+// -loggerLevel=WARN, then flags, such as "-delete.enable" or
+// "-retentionPeriod=1y"), waits until GET /health answers 200, and stops
+// it when the test ends.
+//
+// Records it accepted become visible to queries within about a second,
+// and reach the disk within -inmemoryDataFlushInterval (5 s by default):
+// Stop flushes them, Kill loses those not on disk yet.
+func StartVictoriaLogs(t testing.TB, flags ...string) *VictoriaLogs {
 	t.Helper()
-	bin := needBinary(t, "loki")
-	root := RepoRoot(t)
-	l := &Loki{Dir: t.TempDir()}
-	l.name, l.bin = "loki", bin
-	l.args = []string{"-config.file=" + filepath.Join(root, "deploy", "loki", "loki.yaml"), "-config.expand-env=true"}
+	return startVictoriaLogs(t, "victoria-logs", needBinary(t, "victoria-logs"), flags)
+}
+
+// startVictoriaLogs starts a node named name with -httpListenAddr on a free
+// port, -storageDataPath in a temporary directory and flags.
+func startVictoriaLogs(t testing.TB, name, bin string, flags []string) *VictoriaLogs {
+	t.Helper()
+	v := &VictoriaLogs{Dir: t.TempDir()}
+	v.name, v.bin = name, bin
 	// A free port can be taken by another test process between FreePort
-	// and Loki's bind: then Loki starts again on other ports.
+	// and the server's bind: then the server starts again on another port.
 	for attempt := 1; ; attempt++ {
-		httpPort, grpcPort := FreePort(t), FreePort(t)
-		l.URL = "http://127.0.0.1:" + strconv.Itoa(httpPort)
-		l.env = []string{
-			"LOKI_LISTEN_ADDRESS=127.0.0.1",
-			"LOKI_HTTP_PORT=" + strconv.Itoa(httpPort),
-			"LOKI_GRPC_PORT=" + strconv.Itoa(grpcPort),
-			"LOKI_DATA_DIR=" + l.Dir,
-			"LOKI_LOG_LEVEL=warn",
-		}
-		l.env = append(l.env, env...)
-		err := l.startLoki() // on failure, it leaves nothing running
+		addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		v.URL = "http://" + addr
+		v.args = append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + v.Dir, "-loggerLevel=WARN"}, flags...)
+		err := v.startVictoriaLogs() // on failure, it leaves nothing running
 		if err == nil {
 			break
 		}
@@ -319,35 +327,114 @@ func StartLoki(t testing.TB, env ...string) *Loki {
 			t.Fatal(err)
 		}
 	}
-	l.cleanup(t)
-	return l
+	v.cleanup(t)
+	return v
 }
 
-// Start starts Loki again after Stop, on the same ports and data directory.
-func (l *Loki) Start(t testing.TB) {
+// Start starts VictoriaLogs again after Stop or Kill, on the same port and
+// data directory, with the same flags.
+func (v *VictoriaLogs) Start(t testing.TB) {
 	t.Helper()
-	if err := l.startLoki(); err != nil {
+	if err := v.startVictoriaLogs(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (l *Loki) startLoki() error {
+func (v *VictoriaLogs) startVictoriaLogs() error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	return l.start(func(string) error {
-		resp, err := client.Get(l.URL + "/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /ready: %s", resp.Status)
+	// /health alone could be answered by another server that took the
+	// port first; the flags in /metrics name our data directory.
+	ours := []byte(`flag{name="storageDataPath", value="` + v.Dir + `"`)
+	return v.start(func(string) error {
+		for _, path := range []string{"/health", "/metrics"} {
+			resp, err := client.Get(v.URL + path)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %s", path, resp.Status)
+			}
+			if path == "/metrics" && !bytes.Contains(b, ours) {
+				return fmt.Errorf("the server on %s is not the one started with -storageDataPath=%s", v.URL, v.Dir)
+			}
 		}
 		return nil
 	})
 }
 
-// Stop stops Loki (SIGTERM, then SIGKILL after 10 s); Start brings it back.
-func (l *Loki) Stop() { l.stop() }
+// Stop stops VictoriaLogs (SIGTERM, then SIGKILL after 10 s), which writes
+// what it holds in memory to disk; Start brings it back.
+func (v *VictoriaLogs) Stop() { v.stop() }
+
+// Kill kills VictoriaLogs with SIGKILL, as the OOM killer would: records
+// it accepted in the last -inmemoryDataFlushInterval (5 s by default) are
+// not on disk yet and are lost, though queries already found them. Start
+// brings it back.
+func (v *VictoriaLogs) Kill() { v.kill() }
+
+// OTLPEndpoint returns the base URL of its OTLP/HTTP ingestion,
+// URL + "/insert/opentelemetry": senders, and the collector's otlp_http
+// exporter, append /v1/logs. It takes protobuf only.
+func (v *VictoriaLogs) OTLPEndpoint() string { return v.URL + "/insert/opentelemetry" }
+
+// VictoriaLogsCluster is a VictoriaLogs cluster started by
+// StartVictoriaLogsCluster: storage nodes and one front node that inserts
+// into and queries them all.
+type VictoriaLogsCluster struct {
+	Storage []*VictoriaLogs // the storage nodes; each can Stop, Kill and Start
+	Front   *VictoriaLogs   // the node started with -storageNode
+	URL     string          // Front.URL: insert and select here
+}
+
+// StartVictoriaLogsCluster starts storageNodes VictoriaLogs storage nodes
+// (plain single nodes, as StartVictoriaLogs starts them) and a front node
+// with -storageNode naming them all, on free loopback ports; every node
+// gets flags. It waits until each answers GET /health and stops them when
+// the test ends.
+//
+// Inserts through the front are spread over the storage nodes, and
+// queries through it ask every storage node. With a storage node down:
+//   - a query through the front fails with 502 Bad Gateway ("cannot
+//     connect to storage node"), not a partial answer, unless the flags
+//     include -search.allowPartialResponse;
+//   - an insert through the front still succeeds: it goes to the nodes
+//     that are up. With all of them down, the front still answers 200 and
+//     keeps the records in memory, retrying every second: a front stopped
+//     or killed then loses them (on SIGTERM it logs "dropping N bytes of
+//     data, since there are no available storage nodes").
+//
+// Records inserted through the front become visible to queries within a
+// few seconds (the front buffers them for about a second first).
+func StartVictoriaLogsCluster(t testing.TB, storageNodes int, flags ...string) *VictoriaLogsCluster {
+	t.Helper()
+	if storageNodes < 1 {
+		t.Fatalf("itest: StartVictoriaLogsCluster: %d storage nodes; want at least 1", storageNodes)
+	}
+	bin := needBinary(t, "victoria-logs")
+	c := &VictoriaLogsCluster{}
+	var addrs []string
+	for i := range storageNodes {
+		s := startVictoriaLogs(t, fmt.Sprintf("victoria-logs storage node %d", i), bin, flags)
+		c.Storage = append(c.Storage, s)
+		addrs = append(addrs, strings.TrimPrefix(s.URL, "http://"))
+	}
+	// The front stores nothing and creates no data directory, with or
+	// without -storageDataPath; it gets one of its own all the same, by
+	// which the readiness check tells it from another server on its port.
+	front := append([]string{"-storageNode=" + strings.Join(addrs, ",")}, flags...)
+	c.Front = startVictoriaLogs(t, "victoria-logs front node", bin, front)
+	c.URL = c.Front.URL
+	return c
+}
+
+// OTLPEndpoint returns the front node's OTLP/HTTP ingestion base URL; see
+// VictoriaLogs.OTLPEndpoint.
+func (c *VictoriaLogsCluster) OTLPEndpoint() string { return c.Front.OTLPEndpoint() }
 
 // Collector is an OpenTelemetry Collector started by StartCollector.
 type Collector struct {
@@ -360,21 +447,24 @@ type Collector struct {
 	// FileDir is where the file exporter writes run-<run id>.jsonl, one
 	// OTLP JSON request per line, for records that carry a run id.
 	FileDir string
-	// QueueDir holds the persistent sending queue to Loki, kept across
-	// Stop, Kill and Start.
+	// QueueDir holds the persistent sending queue to VictoriaLogs, kept
+	// across Stop, Kill and Start.
 	QueueDir string
 	httpAddr string
 }
 
 // StartCollector starts the collector with deploy/otelcol/config.yaml,
-// exporting to the Loki at lokiURL and to files in a temporary directory,
-// with its OTLP receivers on free loopback ports (its own metrics are off,
-// so it opens no other port). It waits until the collector has logged
-// "Everything is ready" and its OTLP/HTTP port accepts connections, and
-// stops it when the test ends.
-func StartCollector(t testing.TB, lokiURL string) *Collector {
+// exporting to the VictoriaLogs OTLP/HTTP ingestion at otlpEndpoint (such
+// as VictoriaLogs.OTLPEndpoint(); /v1/logs is appended) and to files in a
+// temporary directory, with its OTLP receivers on free loopback ports (its
+// own metrics are off, so it opens no other port). env sets more
+// variables of config.yaml, such as "VICTORIALOGS_ACCOUNT_ID=7" and
+// "VICTORIALOGS_PROJECT_ID=8" for a tenant other than 0:0. It waits until
+// the collector has logged "Everything is ready" and its OTLP/HTTP port
+// accepts connections, and stops it when the test ends.
+func StartCollector(t testing.TB, otlpEndpoint string, env ...string) *Collector {
 	t.Helper()
-	c := NewCollector(t, lokiURL)
+	c := NewCollector(t, otlpEndpoint, env...)
 	c.Start(t)
 	return c
 }
@@ -382,7 +472,7 @@ func StartCollector(t testing.TB, lokiURL string) *Collector {
 // NewCollector is StartCollector without the start: its ports are chosen
 // (nothing listens on them yet) and Start starts it. It is stopped when the
 // test ends.
-func NewCollector(t testing.TB, lokiURL string) *Collector {
+func NewCollector(t testing.TB, otlpEndpoint string, env ...string) *Collector {
 	t.Helper()
 	bin := needBinary(t, "otelcol")
 	root := RepoRoot(t)
@@ -399,11 +489,12 @@ func NewCollector(t testing.TB, lokiURL string) *Collector {
 	c.env = []string{
 		"OTLP_HTTP_ENDPOINT=" + httpAddr,
 		"OTLP_GRPC_ENDPOINT=" + c.OTLPGRPCAddr,
-		"LOKI_OTLP_ENDPOINT=" + strings.TrimSuffix(lokiURL, "/") + "/otlp",
+		"VICTORIALOGS_OTLP_ENDPOINT=" + strings.TrimSuffix(otlpEndpoint, "/"),
 		"FILE_EXPORT_DIR=" + c.FileDir,
 		"OTELCOL_QUEUE_DIR=" + c.QueueDir,
 		"OTELCOL_LOG_LEVEL=info", // "Everything is ready" is an info line
 	}
+	c.env = append(c.env, env...) // later entries win
 	c.cleanup(t)
 	return c
 }

@@ -1,6 +1,7 @@
 package itest_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,118 +26,202 @@ func TestBinary(t *testing.T) {
 	// The cache directory rule of tools/servers.sh.
 	cache := t.TempDir()
 	t.Setenv("RUNLOG_CACHE", cache)
-	t.Setenv("RUNLOG_LOKI_BIN", "")
-	_, err := itest.Binary("loki")
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(cache, "bin", "loki-")) || !strings.Contains(err.Error(), "tools/servers.sh build loki") {
-		t.Errorf("Binary(loki) with an empty cache: %v; want an error naming %s/bin/loki-VERSION and how to build it", err, cache)
+	t.Setenv("RUNLOG_VICTORIA_LOGS_BIN", "")
+	_, err := itest.Binary("victoria-logs")
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(cache, "bin", "victoria-logs-v")) || !strings.Contains(err.Error(), "tools/servers.sh build victoria-logs") {
+		t.Errorf("Binary(victoria-logs) with an empty cache: %v; want an error naming %s/bin/victoria-logs-VERSION and how to build it", err, cache)
 	}
 
 	// An override wins, and must be an executable file.
-	t.Setenv("RUNLOG_LOKI_BIN", cache)
-	if _, err := itest.Binary("loki"); err == nil {
-		t.Error("Binary(loki) with $RUNLOG_LOKI_BIN naming a directory: no error")
+	t.Setenv("RUNLOG_VICTORIA_LOGS_BIN", cache)
+	if _, err := itest.Binary("victoria-logs"); err == nil {
+		t.Error("Binary(victoria-logs) with $RUNLOG_VICTORIA_LOGS_BIN naming a directory: no error")
 	}
-	exe := filepath.Join(t.TempDir(), "my-loki")
+	exe := filepath.Join(t.TempDir(), "my-victoria-logs")
 	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RUNLOG_LOKI_BIN", exe)
-	if p, err := itest.Binary("loki"); err != nil || p != exe {
-		t.Errorf("Binary(loki) with $RUNLOG_LOKI_BIN=%s: %q, %v", exe, p, err)
+	t.Setenv("RUNLOG_VICTORIA_LOGS_BIN", exe)
+	if p, err := itest.Binary("victoria-logs"); err != nil || p != exe {
+		t.Errorf("Binary(victoria-logs) with $RUNLOG_VICTORIA_LOGS_BIN=%s: %q, %v", exe, p, err)
+	}
+	t.Setenv("RUNLOG_VLOGSCLI_BIN", exe)
+	if p, err := itest.Binary("vlogscli"); err != nil || p != exe {
+		t.Errorf("Binary(vlogscli) with $RUNLOG_VLOGSCLI_BIN=%s: %q, %v", exe, p, err)
 	}
 }
 
-// TestCollectorToLoki sends one OTLP/HTTP record to the collector and finds
-// it in Loki, with the run id as structured metadata, and in the file the
-// fan-out pipeline writes for the run.
-func TestCollectorToLoki(t *testing.T) {
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
-	start := time.Now().Add(-time.Minute)
+// TestCollectorToVictoriaLogs sends one OTLP/HTTP record to the collector
+// and finds it in VictoriaLogs, under the run id's stream, and in the file
+// the fan-out pipeline writes for the run.
+func TestCollectorToVictoriaLogs(t *testing.T) {
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
 
 	col.SendLog(t, resource("r1"), "hello from r1")
-	waitForLines(t, lk.URL, "r1", start, []string{"hello from r1"})
+	waitForLines(t, vl.URL, tenant{}, "r1", []string{"hello from r1"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r1.jsonl"), 1)
 }
 
-// TestRestart: Loki keeps its data across Stop and Start, and the
+// TestTenant: the collector's env chooses the tenant it writes to, and a
+// query under another tenant does not see the record.
+func TestTenant(t *testing.T) {
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint(), "VICTORIALOGS_ACCOUNT_ID=7", "VICTORIALOGS_PROJECT_ID=8")
+
+	col.SendLog(t, resource("r3"), "for tenant 7:8")
+	waitForLines(t, vl.URL, tenant{"7", "8"}, "r3", []string{"for tenant 7:8"})
+	for _, other := range []tenant{{}, {"7", "0"}, {"0", "8"}} {
+		if got, err := query(vl.URL, other, "r3"); err != nil || len(got) != 0 {
+			t.Errorf("run r3 under tenant %v: %q, %v; want nothing", other, got, err)
+		}
+	}
+}
+
+// TestRestart: VictoriaLogs keeps its data across Stop and Start, and the
 // collector, restarted on the same ports, delivers again and appends to
 // the run's file.
 func TestRestart(t *testing.T) {
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
-	start := time.Now().Add(-time.Minute)
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
 	col.SendLog(t, resource("r2"), "before the restart")
-	waitForLines(t, lk.URL, "r2", start, []string{"before the restart"})
+	waitForLines(t, vl.URL, tenant{}, "r2", []string{"before the restart"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r2.jsonl"), 1)
 
 	col.Stop()
-	lk.Stop()
-	if resp, err := http.Get(lk.URL + "/ready"); err == nil {
+	vl.Stop()
+	if resp, err := http.Get(vl.URL + "/health"); err == nil {
 		resp.Body.Close()
-		t.Fatal("Loki still answers after Stop")
+		t.Fatal("VictoriaLogs still answers after Stop")
 	}
-	lk.Start(t)
+	vl.Start(t)
 	col.Start(t)
 	col.SendLog(t, resource("r2"), "after the restart")
-	waitForLines(t, lk.URL, "r2", start, []string{"before the restart", "after the restart"})
+	waitForLines(t, vl.URL, tenant{}, "r2", []string{"before the restart", "after the restart"})
 	waitForFile(t, filepath.Join(col.FileDir, "run-r2.jsonl"), 2)
+}
+
+// TestCluster: records sent through the collector to the front node are
+// read back through it; with a storage node down, a query through the
+// front fails (502) instead of answering in part, while inserts go on to
+// the node that is up; once the node is back, everything is found.
+func TestCluster(t *testing.T) {
+	cl := itest.StartVictoriaLogsCluster(t, 2)
+	col := itest.StartCollector(t, cl.OTLPEndpoint())
+	var want []string
+	for i := range 10 { // over several streams, so that both nodes get some
+		run := fmt.Sprintf("c%d", i)
+		col.SendLog(t, resource(run), "hello from "+run)
+		want = append(want, "hello from "+run)
+	}
+	waitForAll(t, cl.URL, want)
+	for i, s := range cl.Storage { // the front spreads streams by a hash: a fixed split
+		if got, err := messages(s.URL, tenant{}, "*"); err != nil || len(got) == 0 {
+			t.Errorf("storage node %d holds %q, %v; want some of the 10 runs", i, got, err)
+		}
+	}
+
+	cl.Storage[1].Stop()
+	resp, err := http.PostForm(cl.URL+"/select/logsql/query", url.Values{"query": {"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("query through the front with a storage node down: %s %s; want 502 Bad Gateway", resp.Status, b)
+	}
+	col.SendLog(t, resource("c-down"), "sent while a node was down")
+	want = append(want, "sent while a node was down")
+
+	cl.Storage[1].Start(t)
+	waitForAll(t, cl.URL, want)
+
+	// A storage node comes back from SIGKILL on its port and data, too.
+	cl.Storage[0].Kill()
+	cl.Storage[0].Start(t)
+	col.SendLog(t, resource("c-killed"), "after the kill")
+	waitForLines(t, cl.URL, tenant{}, "c-killed", []string{"after the kill"})
 }
 
 func resource(run string) map[string]string {
 	return map[string]string{"service.name": "runlog", "cicd.pipeline.run.id": run, "cicd.pipeline.task.run.id": "train"}
 }
 
-// waitForLines polls Loki, for up to 30 s, until the run's lines are want.
-func waitForLines(t *testing.T, lokiURL, run string, start time.Time, want []string) {
+// tenant is the AccountID and ProjectID of a query; empty means 0.
+type tenant struct{ account, project string }
+
+// waitForLines polls VictoriaLogs, for up to 30 s, until the run's lines
+// are want.
+func waitForLines(t *testing.T, vlURL string, tn tenant, run string, want []string) {
 	t.Helper()
-	q := url.Values{
-		"query":     {fmt.Sprintf(`{service_name="runlog"} | cicd_pipeline_run_id=%q`, run)},
-		"start":     {strconv.FormatInt(start.UnixNano(), 10)},
-		"end":       {strconv.FormatInt(time.Now().Add(time.Hour).UnixNano(), 10)},
-		"direction": {"forward"},
-	}
 	var got []string
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		got, err = queryRange(lokiURL + "/loki/api/v1/query_range?" + q.Encode())
-		if err == nil && strings.Join(got, "\n") == strings.Join(want, "\n") {
+		got, err = query(vlURL, tn, run)
+		if err == nil && slices.Equal(got, want) {
 			return
 		}
 	}
-	t.Fatalf("Loki query %s: got %q (last error: %v); want %q", q.Get("query"), got, err, want)
+	t.Fatalf("VictoriaLogs: run %s: got %q (last error: %v); want %q", run, got, err, want)
 }
 
-func queryRange(u string) ([]string, error) {
-	resp, err := http.Get(u)
+// waitForAll polls VictoriaLogs, for up to 30 s, until it holds the lines
+// of want, in any order, and no other.
+func waitForAll(t *testing.T, vlURL string, want []string) {
+	t.Helper()
+	var got []string
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		got, err = messages(vlURL, tenant{}, "* | sort by (_msg)")
+		if err == nil && slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			return
+		}
+	}
+	t.Fatalf("VictoriaLogs: got %q (last error: %v); want %q", got, err, slices.Sorted(slices.Values(want)))
+}
+
+// query returns the messages of a run, oldest first.
+func query(vlURL string, tn tenant, run string) ([]string, error) {
+	return messages(vlURL, tn, fmt.Sprintf(`{cicd.pipeline.run.id=%q} | sort by (_time)`, run))
+}
+
+// messages runs a LogsQL query with POST /select/logsql/query and returns
+// the _msg of each line of its answer (JSON lines).
+func messages(vlURL string, tn tenant, logsql string) ([]string, error) {
+	req, err := http.NewRequest(http.MethodPost, vlURL+"/select/logsql/query", strings.NewReader(url.Values{"query": {logsql}}.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if tn.account != "" {
+		req.Header.Set("AccountID", tn.account)
+	}
+	if tn.project != "" {
+		req.Header.Set("ProjectID", tn.project)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
 	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
 		return nil, fmt.Errorf("%s: %s", resp.Status, b)
 	}
-	var r struct {
-		Data struct {
-			Result []struct {
-				Values [][2]string `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, err
-	}
-	var lines []string
-	for _, s := range r.Data.Result {
-		for _, v := range s.Values {
-			lines = append(lines, v[1])
+	var msgs []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Msg string `json:"_msg"`
 		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return nil, fmt.Errorf("answer line %s: %w", sc.Bytes(), err)
+		}
+		msgs = append(msgs, line.Msg)
 	}
-	return lines, nil
+	return msgs, sc.Err()
 }
 
 // waitForFile polls, for up to 10 s, until the file exporter has written

@@ -1,4 +1,4 @@
-package loki_test
+package victorialogs_test
 
 import (
 	"context"
@@ -16,14 +16,14 @@ import (
 	"github.com/runlog/runlog/internal/itest"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/query/file"
-	"github.com/runlog/runlog/query/loki"
+	"github.com/runlog/runlog/query/victorialogs"
 	"github.com/runlog/runlog/storetest"
 )
 
-// openOTel opens an otel-flavor store with the given configuration.
-func openOTel(t *testing.T, cfg map[string]string) *otelstore.Store {
+// open opens a victorialogs-flavor store with the given configuration.
+func open(t *testing.T, cfg map[string]string) *otelstore.Store {
 	t.Helper()
-	f, err := runlog.LookupFlavor("otel")
+	f, err := runlog.LookupFlavor("victorialogs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,21 +34,21 @@ func openOTel(t *testing.T, cfg map[string]string) *otelstore.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := flavors.OpenOTel(t.Context(), c)
+	s, err := flavors.OpenVictoriaLogs(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-// servers starts Loki and a collector exporting to it, and returns an
-// otel-flavor store writing to the collector and reading from Loki.
-func servers(t *testing.T) (*itest.Loki, *itest.Collector, *otelstore.Store) {
+// servers starts VictoriaLogs and a collector exporting to it, and
+// returns a store writing to the collector and reading from VictoriaLogs.
+func servers(t *testing.T) (*itest.VictoriaLogs, *itest.Collector, *otelstore.Store) {
 	t.Helper()
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
-	return lk, col, openOTel(t, map[string]string{
-		"endpoint": col.OTLPEndpoint, "query_url": lk.URL, "level": "debug", "query_timeout": "20s",
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
+	return vl, col, open(t, map[string]string{
+		"endpoint": col.OTLPEndpoint, "url": vl.URL, "level": "debug", "query_timeout": "20s",
 	})
 }
 
@@ -72,8 +72,8 @@ func logOnce(t *testing.T, s runlog.LogStore, scope runlog.Scope, msg string) {
 	}
 }
 
-// waitFetch fetches q until it returns at least n entries (Loki makes
-// records visible a moment after the collector delivers them) or the
+// waitFetch fetches q until it returns at least n entries (VictoriaLogs
+// makes records visible a moment after the collector delivers them) or the
 // timeout passes, and returns the last answer.
 func waitFetch(t *testing.T, f runlog.Fetcher, q runlog.Query, n int, timeout time.Duration) []runlog.LogEntry {
 	t.Helper()
@@ -94,10 +94,18 @@ func waitFetch(t *testing.T, f runlog.Fetcher, q runlog.Query, n int, timeout ti
 }
 
 // TestConformanceThroughCollector runs the whole storetest suite with
-// records going through a real collector into a real Loki.
+// records going through a real collector into a real VictoriaLogs.
 func TestConformanceThroughCollector(t *testing.T) {
 	_, _, s := servers(t)
-	storetest.Run(t, storetest.Harness{Store: s, AttributeKey: loki.AttributeKey, Timeout: 60 * time.Second})
+	storetest.Run(t, storetest.Harness{Store: s, Timeout: 60 * time.Second})
+}
+
+// TestConformanceDirect runs the storetest suite with records written
+// straight to VictoriaLogs' OTLP endpoint, for users without a collector.
+func TestConformanceDirect(t *testing.T) {
+	vl := itest.StartVictoriaLogs(t)
+	s := open(t, map[string]string{"url": vl.URL, "level": "debug"})
+	storetest.Run(t, storetest.Harness{Store: s, Timeout: 60 * time.Second})
 }
 
 // TestParallelRuns writes three runs at once through the collector: one
@@ -193,131 +201,139 @@ func TestParallelRuns(t *testing.T) {
 	}
 }
 
-// TestLogQLInjection uses ids and grep text made of LogQL syntax: each must
-// match exactly its own lines.
-func TestLogQLInjection(t *testing.T) {
+// TestLogsQLInjection uses ids, sources and grep text made of LogsQL
+// syntax: each must match exactly its own lines.
+func TestLogsQLInjection(t *testing.T) {
 	_, _, s := servers(t)
 	quiet(t)
 	base := "inj-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	ids := []string{
-		base + `"} or {service_name=~".+"`,
-		base + "` |= ``",
-		base + `\" | line_format "{{.}}"`,
-		base + ".*",
+		base + `"} or {service.name=~".+"`,
+		base + "` | delete _msg",
+		base + `\" | limit 1 #`,
+		base + ` * OR *`,
+		base + `:="x" _msg:*`,
+		base + "\nline\r\ttab",
+		base + "\n{\"a\":1}",
+		base + " ünïcødé 日本 🙂",
+		base + "*",
 		base,
 	}
 	for i, id := range ids {
-		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: id, StepID: id + `|~ ".*"`})
+		ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: id, StepID: id + ` | stats count()`, Source: id + `:src`})
 		if err != nil {
 			t.Fatal(err)
 		}
-		slog.InfoContext(ctx, fmt.Sprintf(`msg %d |= "x" != "y" \n`, i))
+		slog.InfoContext(ctx, fmt.Sprintf(`msg %d *"x"* | !="y" \n %s`, i, id))
 		slog.InfoContext(ctx, "other")
 		if err := s.Deactivate(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, id := range ids {
-		got := waitFetch(t, s, runlog.Query{RunID: id, StepID: id + `|~ ".*"`}, 2, 30*time.Second)
-		if len(got) != 2 || got[0].RunID != id {
+		q := runlog.Query{RunID: id, StepID: id + ` | stats count()`, Source: id + `:src`}
+		got := waitFetch(t, s, q, 2, 30*time.Second)
+		if len(got) != 2 || got[0].RunID != id || got[0].StepID != q.StepID || got[0].Source != q.Source {
 			t.Fatalf("run %q: %d entries: %+v; want its own 2", id, len(got), got)
 		}
-		p, err := s.Fetch(t.Context(), runlog.Query{RunID: id, Contains: fmt.Sprintf(`msg %d |= "x" != "y" \n`, i)})
+		q.Contains = fmt.Sprintf(`msg %d *"x"* | !="y" \n %s`, i, id)
+		p, err := s.Fetch(t.Context(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Entries) != 1 {
-			t.Fatalf("grep of LogQL syntax in run %q: %d entries; want 1", id, len(p.Entries))
+		if len(p.Entries) != 1 || p.Entries[0].Message != q.Contains {
+			t.Fatalf("grep of LogsQL syntax in run %q: %d entries; want 1", id, len(p.Entries))
+		}
+		// The whole run, without a step, holds the two lines too.
+		if got := waitFetch(t, s, runlog.Query{RunID: id}, 2, 10*time.Second); len(got) != 2 {
+			t.Fatalf("run %q without step: %d entries; want 2", id, len(got))
 		}
 	}
 }
 
-// TestLokiDown stops Loki: Fetch must return a typed error naming the URL
-// within the configured timeout, and work again once Loki is back.
-func TestLokiDown(t *testing.T) {
-	lk := itest.StartLoki(t)
-	c, err := loki.New(loki.Config{URL: lk.URL, Timeout: 3 * time.Second})
+// TestVictoriaLogsDown stops VictoriaLogs: Fetch must return a typed error
+// naming the URL within the configured timeout, and work again once it is
+// back.
+func TestVictoriaLogsDown(t *testing.T) {
+	vl := itest.StartVictoriaLogs(t)
+	c, err := victorialogs.New(victorialogs.Config{URL: vl.URL, Timeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)}); err != nil {
-		t.Fatalf("Fetch with Loki up: %v", err)
+	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r"}); err != nil {
+		t.Fatalf("Fetch with VictoriaLogs up: %v", err)
 	}
-	lk.Stop()
+	vl.Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	_, err = c.Fetch(ctx, runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)})
-	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), lk.URL) {
-		t.Fatalf("Fetch with Loki stopped = %v; want ErrUnavailable naming %s", err, lk.URL)
+	_, err = c.Fetch(ctx, runlog.Query{RunID: "r"})
+	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), vl.URL) || !strings.Contains(err.Error(), "check that VictoriaLogs runs") {
+		t.Fatalf("Fetch with VictoriaLogs stopped = %v; want ErrUnavailable naming %s and what to do", err, vl.URL)
 	}
 	if ctx.Err() != nil {
 		t.Fatal("Fetch did not give up before the test's own deadline")
 	}
-	lk.Start(t)
-	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r", Start: time.Now().Add(-time.Minute)}); err != nil {
-		t.Fatalf("Fetch after Loki restarted: %v", err)
+	vl.Start(t)
+	if _, err := c.Fetch(t.Context(), runlog.Query{RunID: "r"}); err != nil {
+		t.Fatalf("Fetch after VictoriaLogs restarted: %v", err)
 	}
 }
 
 // TestExportPrecedence: an unset endpoint key falls back to the standard
 // OTEL_EXPORTER_OTLP_ENDPOINT variable, and a set key wins over it.
 func TestExportPrecedence(t *testing.T) {
-	lk := itest.StartLoki(t)
-	col := itest.StartCollector(t, lk.URL)
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
 	quiet(t)
 	run := "prec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.OTLPEndpoint)
-	logOnce(t, openOTel(t, map[string]string{"query_url": lk.URL}), runlog.Scope{RunID: run, StepID: "env"}, "via env")
+	logOnce(t, open(t, map[string]string{"url": vl.URL}), runlog.Scope{RunID: run, StepID: "env"}, "via env")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:"+strconv.Itoa(itest.FreePort(t)))
-	logOnce(t, openOTel(t, map[string]string{"query_url": lk.URL, "endpoint": col.OTLPEndpoint}),
+	logOnce(t, open(t, map[string]string{"url": vl.URL, "endpoint": col.OTLPEndpoint}),
 		runlog.Scope{RunID: run, StepID: "option"}, "via option")
 
-	c, err := loki.New(loki.Config{URL: lk.URL})
+	c, err := victorialogs.New(victorialogs.Config{URL: vl.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := waitFetch(t, c, runlog.Query{RunID: run}, 2, 30*time.Second)
 	if len(got) != 2 || got[0].Message != "via env" || got[1].Message != "via option" {
-		t.Fatalf("Loki has %d records: %+v; want the one sent through the variable and the one through the key", len(got), got)
+		t.Fatalf("VictoriaLogs has %d records: %+v; want the one sent through the variable and the one through the key", len(got), got)
 	}
 }
 
-// TestTenant runs Loki with multi-tenancy on: a fetch without a tenant is
-// refused (ErrUnauthorized), a fetch with one reads that tenant's records
-// only. The records are pushed with the tenant header through the export
-// headers setting.
+// TestTenant writes to three tenants: two straight to VictoriaLogs (the
+// flavor sends account_id and project_id as headers), one through a
+// collector configured for its tenant. Each tenant reads its own records
+// only, and the default tenant none of them.
 func TestTenant(t *testing.T) {
-	lk := itest.StartLoki(t, "LOKI_AUTH_ENABLED=true")
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint(), "VICTORIALOGS_ACCOUNT_ID=7", "VICTORIALOGS_PROJECT_ID=8")
 	quiet(t)
 	run := "tenant-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	for _, tenant := range []string{"team-a", "team-b"} {
-		s := openOTel(t, map[string]string{"endpoint": lk.URL + "/otlp", "headers": "X-Scope-OrgID=" + tenant,
-			"query_url": lk.URL, "tenant_id": tenant})
+	for _, tenant := range []string{"1", "2"} {
+		s := open(t, map[string]string{"url": vl.URL, "account_id": tenant, "project_id": tenant})
 		logOnce(t, s, runlog.Scope{RunID: run}, "from "+tenant)
 	}
-	anon, err := loki.New(loki.Config{URL: lk.URL})
+	logOnce(t, open(t, map[string]string{"url": vl.URL, "endpoint": col.OTLPEndpoint, "account_id": "7", "project_id": "8"}),
+		runlog.Scope{RunID: run}, "from 7 through the collector")
+	for _, tc := range []struct {
+		account, project uint32
+		want             string
+	}{{1, 1, "from 1"}, {2, 2, "from 2"}, {7, 8, "from 7 through the collector"}} {
+		c, err := victorialogs.New(victorialogs.Config{URL: vl.URL, AccountID: tc.account, ProjectID: tc.project})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := waitFetch(t, c, runlog.Query{RunID: run}, 1, 30*time.Second); len(got) != 1 || got[0].Message != tc.want {
+			t.Fatalf("tenant %d:%d reads %+v; want its own record only", tc.account, tc.project, got)
+		}
+	}
+	def, err := victorialogs.New(victorialogs.Config{URL: vl.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = anon.Fetch(t.Context(), runlog.Query{RunID: run})
-	if !errors.Is(err, runlog.ErrUnauthorized) || !strings.Contains(err.Error(), "tenant") {
-		t.Fatalf("Fetch without a tenant = %v; want ErrUnauthorized mentioning the tenant", err)
-	}
-	a, err := loki.New(loki.Config{URL: lk.URL, TenantID: "team-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := loki.New(loki.Config{URL: lk.URL, TenantID: "team-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Once team-b's record is visible to team-b, team-a must still see
-	// only its own.
-	if got := waitFetch(t, b, runlog.Query{RunID: run}, 1, 30*time.Second); len(got) != 1 || got[0].Message != "from team-b" {
-		t.Fatalf("tenant team-b reads %+v; want its own record only", got)
-	}
-	got := waitFetch(t, a, runlog.Query{RunID: run}, 1, 30*time.Second)
-	if len(got) != 1 || got[0].Message != "from team-a" {
-		t.Fatalf("tenant team-a reads %+v; want its own record only", got)
+	if p, err := def.Fetch(t.Context(), runlog.Query{RunID: run}); err != nil || len(p.Entries) != 0 {
+		t.Fatalf("the default tenant reads %d entries (%v); want none", len(p.Entries), err)
 	}
 }
