@@ -196,7 +196,7 @@ func TestFaultBackendDownBehindCollector(t *testing.T) {
 	vl.Start(t)
 	c := waitComplete(t, s, run, 3*time.Minute)
 	wantAll(t, c, n)
-	t.Logf("fetched after Loki came back: %s", c)
+	t.Logf("fetched after VictoriaLogs came back: %s", c)
 }
 
 // TestFaultProcessKilled: a process logging with the collector down is
