@@ -16,7 +16,7 @@ import (
 func newLogStore() *cobra.Command {
 	ls := &cobra.Command{
 		Use: "log-store",
-		Example: `  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
+		Example: `  runlog log-store register ci --flavor victorialogs --url=http://127.0.0.1:9428 --endpoint=http://127.0.0.1:4318
   runlog log-store list`,
 		Short: "Register and manage log stores and their flavors",
 		Long: `Log stores are named configurations of a flavor, kept in one file
@@ -139,8 +139,9 @@ func newRegister() *cobra.Command {
 flavor's (see 'runlog log-store flavor describe FLAVOR'); '-' and '_' are
 alike. Secret values can be given as ${ENV_VAR}, resolved when the store is
 opened; they are never printed.`,
-		Example: `  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
-  runlog log-store register team --flavor otel --query-url=https://loki.example --password='${LOKI_PASSWORD}' --username=me`,
+		Example: `  runlog log-store register ci --flavor victorialogs --url=http://127.0.0.1:9428 --endpoint=http://127.0.0.1:4318
+  runlog log-store register team --flavor victorialogs --url=https://logs.example --account-id=3 --username=me --password='${VL_PASSWORD}'
+  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if wantsHelp(args) {
@@ -171,7 +172,7 @@ func newUpdate() *cobra.Command {
 	return &cobra.Command{
 		Use:                "update NAME --key=value ...",
 		Short:              "Change settings of a log store (an empty value removes a key)",
-		Example:            "  runlog log-store update loki --query-timeout=1m",
+		Example:            "  runlog log-store update ci --query-timeout=1m",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if wantsHelp(args) {
@@ -224,7 +225,7 @@ func newDescribe() *cobra.Command {
 	return &cobra.Command{
 		Use:     "describe NAME",
 		Short:   "Show a log store's settings (secrets masked)",
-		Example: "  runlog log-store describe loki",
+		Example: "  runlog log-store describe ci",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := stores.Load("")
@@ -271,12 +272,12 @@ func nameCommand(use, short, example string, edit func(*stores.File, string) err
 }
 
 func newDelete() *cobra.Command {
-	return nameCommand("delete", "Delete a log store (its logs stay in the backend)", "  runlog log-store delete loki",
+	return nameCommand("delete", "Delete a log store (its logs stay in the backend)", "  runlog log-store delete ci",
 		(*stores.File).Delete, "deleted log store %s")
 }
 
 func newSetDefault() *cobra.Command {
-	return nameCommand("set-default", "Make a log store the default", "  runlog log-store set-default loki",
+	return nameCommand("set-default", "Make a log store the default", "  runlog log-store set-default ci",
 		(*stores.File).SetDefault, "default log store: %s")
 }
 

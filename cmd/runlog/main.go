@@ -65,7 +65,7 @@ func newRoot() *cobra.Command {
 		Short: "Read and manage pipeline run logs",
 		Example: `  runlog exec --run demo --step hello -- sh -c 'echo out; echo err >&2; exit 3'
   runlog logs demo --step hello
-  runlog log-store register loki --flavor otel --endpoint=http://127.0.0.1:4318 --query_url=http://127.0.0.1:3100
+  runlog log-store register ci --flavor victorialogs --url=http://127.0.0.1:9428 --endpoint=http://127.0.0.1:4318
   runlog completion bash > /etc/bash_completion.d/runlog`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -24,7 +24,7 @@ func newFlush() *cobra.Command {
 backend, in order, and remove what was replayed. Records of activations
 still running in other processes are left to them. See docs/reliability.md.`,
 		Example: `  runlog flush
-  runlog flush --store loki`,
+  runlog flush --store ci`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := openStore(cmd, store)
