@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runlog/runlog/internal/itest"
 )
 
 func TestMain(m *testing.M) {
@@ -20,6 +22,26 @@ func TestScripts(t *testing.T) {
 			env.Setenv("RUNLOG_CONFIG", env.WorkDir+"/config/stores.json")
 			env.Setenv("RUNLOG_DATA_DIR", env.WorkDir+"/data")
 			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
+
+// TestScriptsVictoriaLogs runs the scripts in testdata/victorialogs
+// against a real VictoriaLogs and a collector feeding it, started once for
+// all of them; $VL_URL and $OTLP_ENDPOINT name them.
+func TestScriptsVictoriaLogs(t *testing.T) {
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/victorialogs",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("RUNLOG_CONFIG", env.WorkDir+"/config/stores.json")
+			env.Setenv("RUNLOG_DATA_DIR", env.WorkDir+"/data")
+			env.Setenv("RUNLOG_SPOOL_DIR", env.WorkDir+"/spool")
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("VL_URL", vl.URL)
+			env.Setenv("OTLP_ENDPOINT", col.OTLPEndpoint)
 			return nil
 		},
 	})
