@@ -159,25 +159,45 @@ type Fetcher interface {
 }
 
 // All returns every entry matching q, fetching page after page with
-// q.Limit as the page size, until no more are stored. It stops at the first
+// q.Limit as the page size, until no more are stored. While the caller
+// handles one page, the next is being fetched. It stops at the first
 // error, which it yields with a zero LogEntry.
 func All(ctx context.Context, f Fetcher, q Query) iter.Seq2[LogEntry, error] {
 	return func(yield func(LogEntry, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel() // a prefetch the caller no longer wants
+		type fetched struct {
+			p   Page
+			err error
+		}
+		fetch := func(q Query) <-chan fetched {
+			ch := make(chan fetched, 1)
+			go func() {
+				p, err := f.Fetch(ctx, q)
+				ch <- fetched{p, err}
+			}()
+			return ch
+		}
+		pending := fetch(q)
 		for {
-			p, err := f.Fetch(ctx, q)
-			if err != nil {
-				yield(LogEntry{}, err)
+			r := <-pending
+			if r.err != nil {
+				yield(LogEntry{}, r.err)
 				return
 			}
-			for _, e := range p.Entries {
+			more := r.p.More && len(r.p.Entries) > 0
+			if more {
+				q.Cursor = r.p.Next
+				pending = fetch(q)
+			}
+			for _, e := range r.p.Entries {
 				if !yield(e, nil) {
 					return
 				}
 			}
-			if !p.More || len(p.Entries) == 0 {
+			if !more {
 				return
 			}
-			q.Cursor = p.Next
 		}
 	}
 }

@@ -187,14 +187,33 @@ func timeRange(since, from, to string) (start, end time.Time, err error) {
 //
 // progress, if not nil, is told the count after each page.
 func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool, progress func(int)) (int, error) {
+	// The next page is fetched while this one prints.
+	type fetched struct {
+		page runlog.Page
+		err  error
+	}
+	fetch := func(q runlog.Query) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			page, err := f.Fetch(ctx, q)
+			ch <- fetched{page, err}
+		}()
+		return ch
+	}
 	n, ended := 0, false
+	pending := fetch(q)
 	for {
-		page, err := f.Fetch(ctx, q)
+		r := <-pending
+		page, err := r.page, r.err
 		if err != nil {
 			if follow && ctx.Err() != nil {
 				return n, nil
 			}
 			return n, err
+		}
+		q.Cursor = page.Next
+		if page.More {
+			pending = fetch(q)
 		}
 		for i := range page.Entries {
 			if err := p.print(&page.Entries[i]); err != nil {
@@ -202,7 +221,6 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 			}
 			n++
 		}
-		q.Cursor = page.Next
 		if progress != nil {
 			progress(n)
 		}
@@ -227,5 +245,6 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 			return n, nil
 		case <-time.After(500 * time.Millisecond):
 		}
+		pending = fetch(q)
 	}
 }

@@ -109,6 +109,10 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 			}
 			cur.Plan = nil // count again
 		}
+		if errors.Is(err, errGrew) {
+			err = &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(), Err: err,
+				Hint: "records kept arriving in the span being read, three times over; retry, or fetch with an End time"}
+		}
 		if err != nil {
 			return runlog.Page{}, err
 		}
@@ -365,7 +369,7 @@ type bucket struct {
 }
 
 // buckets is how finely a span is counted.
-const buckets = 256
+const buckets = 1024
 
 // buckets counts the entries f matches in w, n in all, per time bucket,
 // and returns the buckets that hold any, oldest first. A bucket holding
