@@ -19,7 +19,7 @@ import (
 // OTLP/HTTP: where to, how, and what becomes of records the receiver does
 // not take.
 var exportKeys = []runlog.ConfigKey{
-	{Name: "endpoint", Type: runlog.TypeURL, Doc: "base URL of the OTLP/HTTP receiver, such as http://127.0.0.1:4318 (/v1/logs is appended); default $OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318"},
+	{Name: "endpoint", Type: runlog.TypeURL, Doc: "base URL of the OTLP/HTTP receiver, such as http://127.0.0.1:4318 (/v1/logs is appended); default $OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT, else the flavor's own (otel: the SDK's https://localhost:4318; victorialogs: VictoriaLogs' <url>/insert/opentelemetry)"},
 	{Name: "headers", Type: runlog.TypeString, Secret: true, Doc: "extra export headers, k=v,k2=v2; default $OTEL_EXPORTER_OTLP_LOGS_HEADERS / $OTEL_EXPORTER_OTLP_HEADERS"},
 	{Name: "insecure", Type: runlog.TypeBool, Doc: "plain HTTP even for an endpoint without scheme; implied by http:// endpoints"},
 	{Name: "ca_file", Type: runlog.TypeString, Doc: "PEM CA certificate to verify the receiver (OTEL_EXPORTER_OTLP_CERTIFICATE)"},

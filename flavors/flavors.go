@@ -10,6 +10,16 @@
 //   - local: the embedded default. Records are written as OTLP JSON lines
 //     under a data directory and read back with package query/file; no
 //     server needed.
+//   - victorialogs: records go over OTLP/HTTP to a collector (key endpoint)
+//     or, without one, straight to VictoriaLogs with its tenant and
+//     credentials; they are read back from VictoriaLogs (key url) with
+//     package query/victorialogs.
+//   - otel: records go over OTLP/HTTP to a collector (or any OTLP
+//     receiver) and are read back from a Grafana Loki the user runs (key
+//     query_url) with package query/loki.
+//
+// The otel and victorialogs flavors share their export keys and honour
+// the standard OTEL_EXPORTER_OTLP_* variables when a key is unset.
 package flavors
 
 import (

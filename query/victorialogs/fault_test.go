@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// faultStore opens an otel store writing to endpoint and reading from
+// faultStore opens a victorialogs store writing to endpoint and reading from
 // vlURL, spooling to spoolDir, with short intervals for tests.
 func faultStore(t *testing.T, endpoint, vlURL, spoolDir string, extra ...string) *otelstore.Store {
 	t.Helper()
@@ -534,7 +534,7 @@ func faultChild(mode string) int {
 }
 
 // TestBurstMillion: 1,000,000 records logged as fast as 16 concurrent
-// steps can (62,500 each) reach Loki through the collector, every one,
+// steps can (62,500 each) reach VictoriaLogs through the collector, every one,
 // once, with memory bounded by the queues (logging waits when they are
 // full).
 func TestBurstMillion(t *testing.T) {
