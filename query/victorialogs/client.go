@@ -175,7 +175,7 @@ func (c *Client) query(ctx context.Context, logsql string) (*answer, error) {
 		cancel()
 		return nil, c.statusError(resp.StatusCode, string(body))
 	}
-	return &answer{r: bufio.NewReaderSize(resp.Body, 64<<10), body: resp.Body, cancel: cancel, c: c, ctx: ctx}, nil
+	return &answer{r: bufio.NewReaderSize(resp.Body, 256<<10), body: resp.Body, cancel: cancel, c: c, ctx: ctx}, nil
 }
 
 func (c *Client) transportError(ctx context.Context, err error) error {

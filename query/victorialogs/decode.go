@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,24 +13,20 @@ import (
 	"github.com/runlog/runlog/resource"
 )
 
-// own are the fields VictoriaLogs adds or derives from OTLP's own fields:
-// they map to LogEntry fields or are dropped, never attributes.
-var own = map[string]bool{
-	"_stream": true, "_stream_id": true, "severity_text": true, "scope.version": true,
-	"observed_timestamp": true, "flags": true, "dropped_attributes_count": true,
-}
-
 var errSyntax = errors.New("not a JSON object of strings")
 
 // decodeLine reads one line of a /select/logsql/query answer, a flat JSON
 // object whose values are strings, into e. It is a scanner for this one
 // shape; strings with escapes are handed to encoding/json, so JSON's rules
 // apply to them.
-func decodeLine(line []byte, e *runlog.LogEntry) error {
+func decodeLine(line []byte, e *runlog.LogEntry) error { return decodeString(string(line), e) }
+
+// decodeString is decodeLine of a line already held as a string: the
+// entry's fields are substrings of it.
+func decodeString(line string, e *runlog.LogEntry) error {
 	*e = runlog.LogEntry{}
 	ent := resource.Entry{LogEntry: e}
-	// One string for the line: the fields are substrings of it.
-	d := scanner{b: string(line)}
+	d := scanner{b: line}
 	sawTime := false
 	err := d.object(func(k, v string) error {
 		switch k {
@@ -50,10 +47,10 @@ func decodeLine(line []byte, e *runlog.LogEntry) error {
 			e.TraceID = v
 		case "span_id":
 			e.SpanID = v
+		case "_stream", "_stream_id", "severity_text", "scope.version", "observed_timestamp", "flags", "dropped_attributes_count":
+			// Added or derived by VictoriaLogs from OTLP's own fields.
 		default:
-			if !own[k] {
-				ent.Set(k, v)
-			}
+			ent.Set(k, v)
 		}
 		return nil
 	})
@@ -216,7 +213,24 @@ func (d *scanner) str() (string, error) {
 		return "", errSyntax
 	}
 	d.i++
-	start, escaped := d.i, false
+	start := d.i
+	// Most strings hold no escape: find the closing quote fast, then
+	// check what lies before it.
+	if q := strings.IndexByte(d.b[d.i:], '"'); q >= 0 {
+		raw := d.b[start : start+q]
+		clean := true
+		for i := 0; i < len(raw); i++ {
+			if c := raw[i]; c < 0x20 || c == '\\' {
+				clean = false
+				break
+			}
+		}
+		if clean {
+			d.i = start + q + 1
+			return raw, nil
+		}
+	}
+	escaped := false
 	for ; d.i < len(d.b); d.i++ {
 		switch c := d.b[d.i]; {
 		case c == '\\':

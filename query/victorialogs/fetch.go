@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/httpconf"
@@ -22,32 +23,59 @@ import (
 // the last entry returned, and the windows planned for the next pages, so
 // that they need not count again.
 type cursor struct {
-	Last *pagination.Key `json:"k,omitempty"`
-	Plan []group         `json:"p,omitempty"`
+	Last *pagination.Key
+	Plan []group
 }
 
 // group is a planned window: from where the previous one ended to Edge
 // (its end reading forward, its start reading backward), holding about N
 // entries when it was planned.
 type group struct {
-	Edge int64 `json:"e"`
-	N    int   `json:"n"`
+	Edge int64
+	N    int
 }
 
 // maxPlan bounds the windows a cursor carries.
 const maxPlan = 64
 
+// wireCursor is a cursor as encoded: the plan as pairs of the distance
+// from the previous edge (the first from Last) and the count, so that a
+// cursor stays short enough for a URL.
+type wireCursor struct {
+	Last *pagination.Key `json:"k,omitempty"`
+	Plan []int64         `json:"p,omitempty"`
+}
+
+func (c cursor) encode() runlog.Cursor {
+	w := wireCursor{Last: c.Last}
+	if c.Last != nil {
+		prev := c.Last.T
+		for _, g := range c.Plan {
+			w.Plan = append(w.Plan, g.Edge-prev, int64(g.N))
+			prev = g.Edge
+		}
+	}
+	return pagination.Encode(w)
+}
+
 func decodeCursor(c runlog.Cursor) (cursor, error) {
-	var cur cursor
-	if err := pagination.Decode(c, &cur); err != nil {
+	var w wireCursor
+	if err := pagination.Decode(c, &w); err != nil {
 		return cursor{}, err
 	}
-	if cur.Last != nil && cur.Last.T < 0 || len(cur.Plan) > maxPlan || cur.Plan != nil && cur.Last == nil {
+	if w.Last != nil && w.Last.T < 0 || len(w.Plan) > 2*maxPlan || len(w.Plan)%2 != 0 || w.Plan != nil && w.Last == nil {
 		return cursor{}, pagination.Invalid(c)
 	}
-	for _, g := range cur.Plan {
-		if g.N < 0 || g.Edge < 0 {
-			return cursor{}, pagination.Invalid(c)
+	cur := cursor{Last: w.Last}
+	if w.Last != nil {
+		prev := w.Last.T
+		for i := 0; i < len(w.Plan); i += 2 {
+			edge, n := prev+w.Plan[i], w.Plan[i+1]
+			if edge < 0 || n < 0 || n > 1<<40 {
+				return cursor{}, pagination.Invalid(c)
+			}
+			cur.Plan = append(cur.Plan, group{edge, int(n)})
+			prev = edge
 		}
 	}
 	return cur, nil
@@ -119,7 +147,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 	if n := len(p.Entries); n > 0 {
 		cur.Last = pagination.KeyOf(&p.Entries[n-1])
-		p.Next = pagination.Encode(cur)
+		p.Next = cur.encode()
 	}
 	if !p.More {
 		// The last page: report the end markers of the query's run (step,
@@ -174,7 +202,13 @@ func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir run
 			}
 			fresh = true
 		}
-		g, plan = plan[0], plan[1:]
+		g = plan[0]
+		if len(out) > 0 && len(out)+g.N > limit {
+			// The page ends between windows, a little short of limit,
+			// rather than inside one that the next page would read again.
+			break
+		}
+		plan = plan[1:]
 		w := sp
 		if dir == runlog.Forward {
 			w.hi, sp.lo = g.Edge, g.Edge
@@ -182,13 +216,20 @@ func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir run
 			w.lo, sp.hi = g.Edge, g.Edge
 		}
 		if out == nil {
-			out = make([]runlog.LogEntry, 0, min(limit+1, g.N+1))
+			planned := 1
+			for _, g := range plan {
+				if planned += g.N; planned > limit {
+					break
+				}
+			}
+			out = make([]runlog.LogEntry, 0, min(limit+1, planned+g.N))
 		}
 		buf := windows.Get().(*[]runlog.LogEntry)
 		es, err := c.read(ctx, f, w, g.N, (*buf)[:0])
 		if err == nil {
 			keep(es)
 		}
+		clear(es) // what the pool holds keeps no entry alive
 		*buf = es[:0]
 		windows.Put(buf)
 		if err != nil {
@@ -211,9 +252,9 @@ func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir run
 }
 
 // plan counts the entries f matches in sp and returns windows, in
-// direction dir, each holding at least one page (limit and one more) and
-// at most maxWindow(limit) entries where the counts allow, up to the
-// newest entry counted.
+// direction dir, up to the newest entry counted, each holding about a
+// quarter of a page where the counts allow: a page is a few whole windows,
+// and reads little that it does not return.
 func (c *Client) plan(ctx context.Context, f string, sp span, limit int, dir runlog.Direction) ([]group, error) {
 	n, first, newest, err := c.stats(ctx, f+sp.filter())
 	if err != nil || n == 0 {
@@ -233,11 +274,12 @@ func (c *Client) plan(ctx context.Context, f string, sp span, limit int, dir run
 	if dir == runlog.Backward {
 		slices.Reverse(bs)
 	}
+	most := max(limit/4, 1)
 	var gs []group
 	for i := 0; i < len(bs); {
 		b := bs[i]
 		w, count := b.span, b.n
-		for i++; i < len(bs) && count < limit+1 && count+bs[i].n <= maxWindow(limit); i++ {
+		for i++; i < len(bs) && count+bs[i].n <= most; i++ {
 			w.lo, w.hi = min(w.lo, bs[i].lo), max(w.hi, bs[i].hi)
 			count += bs[i].n
 		}
@@ -286,24 +328,91 @@ func (c *Client) read(ctx context.Context, f string, w span, n int, out []runlog
 	}
 	defer a.Close()
 	limit := n + n/8 + 256
-	out = slices.Grow(out[:0], n)
+	// Lines are gathered into chunks, each turned into one string that
+	// the entries' fields are substrings of, and decoded by workers while
+	// the next chunk is read: out's capacity is fixed, so each worker
+	// writes its chunk's entries in place.
+	out = slices.Grow(out[:0], limit)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstBad error
+	)
+	work := make(chan chunk, decoders)
+	all := out[:cap(out)] // the workers' view; out's length is the reader's
+	for range decoders {
+		wg.Go(func() {
+			for ch := range work {
+				start := 0
+				for i, end := range ch.ends {
+					if err := decodeString(ch.s[start:end], &all[ch.at+i]); err != nil {
+						mu.Lock()
+						if firstBad == nil {
+							firstBad = c.badLine([]byte(ch.s[start:end]), err)
+						}
+						mu.Unlock()
+						break
+					}
+					start = end
+				}
+			}
+		})
+	}
+	var buf []byte
+	var ends []int
+	send := func() {
+		if len(ends) == 0 {
+			return
+		}
+		at := len(out)
+		out = out[:at+len(ends)]
+		work <- chunk{s: unsafe.String(unsafe.SliceData(buf), len(buf)), ends: ends, at: at}
+		buf, ends = nil, nil // the string owns buf now: never write it again
+	}
 	for {
-		line, err := a.line()
+		var line []byte
+		line, err = a.line()
 		if err == io.EOF {
-			return out, nil
+			err = nil
+			break
+		}
+		if err == nil && len(out)+len(ends) == limit {
+			err = errGrew
 		}
 		if err != nil {
-			return out, err
+			break
 		}
-		if len(out) == limit {
-			return out, errGrew
+		if buf == nil {
+			buf, ends = make([]byte, 0, chunkBytes), make([]int, 0, 256)
 		}
-		out = append(out, runlog.LogEntry{})
-		if err := decodeLine(line, &out[len(out)-1]); err != nil {
-			return out, c.badLine(line, err)
+		buf = append(buf, line...)
+		ends = append(ends, len(buf))
+		if len(buf) >= chunkBytes-maxLineGuess || len(ends) == cap(ends) {
+			send()
 		}
 	}
+	send()
+	close(work)
+	wg.Wait()
+	if err == nil {
+		err = firstBad
+	}
+	return out, err
 }
+
+// A chunk is lines of an answer, held in one string s: line i ends at
+// ends[i]; its entry goes to out[at+i].
+type chunk struct {
+	s    string
+	ends []int
+	at   int
+}
+
+const (
+	decoders     = 2
+	chunkBytes   = 256 << 10
+	maxLineGuess = 4 << 10 // start a new chunk rather than grow one past chunkBytes
+)
 
 // badLine is the error for a line that is not a record: VictoriaLogs
 // writes its error there when a query fails after the answer began.
