@@ -3,11 +3,23 @@
 # baseline measured in the same run (median of COUNT runs). Machines are
 # shared and noisy: read ratios, not absolute numbers.
 #
-#   bench/run.sh            # emit path
+#   bench/run.sh                # emit path
 #   COUNT=10 bench/run.sh
-#   bench/run.sh loki       # fetch of a 100,000-line step: runlog vs logcli
-#   bench/run.sh cli        # runlog logs of a 1,000,000-line run: time and peak RSS
+#   bench/run.sh victorialogs   # read of a 1,000,000-line step from VictoriaLogs
+#   bench/run.sh cli            # runlog logs of a 1,000,000-line run: time and peak RSS
+#
+# victorialogs builds and starts VictoriaLogs and the collector
+# (tools/servers.sh, deploy/otelcol/config.yaml) on free loopback ports with
+# temporary data, writes one step through the collector with runlog, then
+# reads it back REPS times (default 5), interleaved: the raw LogsQL query
+# with curl (the baseline), vlogscli, runlog.All and `runlog logs -o jsonl`,
+# all to /dev/null; it prints median seconds, lines/s, peak RSS and the
+# ratio to curl, and whether runlog meets its targets (>= 0.7x curl's
+# lines/s, < 100 MB peak RSS), never failing on them (bench/vlfetch).
+# Knobs: LINES (default 1000000; LINES=100000 for a quick try), REPS,
+# PROFILE=FILE (a CPU profile of one more runlog.All run).
 set -eu
+case ${PROFILE:-} in "" | /*) ;; *) PROFILE=$(pwd)/$PROFILE ;; esac # relative to where it was run
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
 
@@ -15,20 +27,56 @@ if [ "${1:-}" = cli ]; then
 	exec go run ./bench/clilogs
 fi
 
-if [ "${1:-}" = loki ]; then
-	tools/servers.sh build loki logcli
+if [ "${1:-}" = victorialogs ]; then
+	tools/servers.sh build victoria-logs vlogscli otelcol
 	dir=$(mktemp -d)
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 31100)
-	LOKI_LISTEN_ADDRESS=127.0.0.1 LOKI_HTTP_PORT=$port LOKI_GRPC_PORT=$((port + 1)) LOKI_DATA_DIR=$dir LOKI_LOG_LEVEL=warn \
-		"$(tools/servers.sh path loki)" -config.file=deploy/loki/loki.yaml -config.expand-env=true >"$dir/loki.log" 2>&1 &
-	loki=$!
-	trap 'kill $loki 2>/dev/null; wait $loki 2>/dev/null; rm -rf "$dir"' EXIT
-	i=0
-	until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -gt 120 ] && { echo "Loki did not start:"; cat "$dir/loki.log"; exit 1; }
-		sleep 0.5
-	done
-	go run ./bench/lokifetch -loki "http://127.0.0.1:$port" -logcli "$(tools/servers.sh path logcli)" -reps "${REPS:-5}"
+	pids=
+	# Stop the servers (SIGTERM; VictoriaLogs flushes) and wait for them
+	# before removing their data.
+	trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; for p in $pids; do wait "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+	trap 'exit 130' INT TERM
+	go build -o "$dir/vlfetch" ./bench/vlfetch
+	go build -o "$dir/runlog" ./cmd/runlog
+	go build -o "$dir/peakrss" ./bench/vlfetch/peakrss
+	# ready NAME PID LOG CHECK...: wait until CHECK succeeds, at most 60 s,
+	# or show the server's log and stop if it exits first.
+	ready() {
+		name=$1 pid=$2 log=$3
+		shift 3
+		i=0
+		until "$@"; do
+			kill -0 "$pid" 2>/dev/null || { echo "$name exited:"; cat "$log"; exit 1; }
+			i=$((i + 1))
+			[ $i -le 600 ] || { echo "$name not ready after 60 s:"; cat "$log"; exit 1; }
+			sleep 0.1
+		done
+	}
+	# /health alone could be answered by another server that took the port
+	# first; the flags in /metrics name our data directory.
+	vl_ready() {
+		curl -sf "http://127.0.0.1:$vlport/health" >/dev/null 2>&1 &&
+			curl -sf "http://127.0.0.1:$vlport/metrics" 2>/dev/null | grep -qF "name=\"storageDataPath\", value=\"$dir/vl\""
+	}
+	col_ready() {
+		grep -q "Everything is ready" "$dir/otelcol.log" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$httpport/"
+	}
+	set -- $("$dir/vlfetch" -freeports 3)
+	vlport=$1 httpport=$2 grpcport=$3
+	# vlogscli needs more than the default 30 s for a million lines.
+	"$(tools/servers.sh path victoria-logs)" -httpListenAddr="127.0.0.1:$vlport" -storageDataPath="$dir/vl" -loggerLevel=WARN \
+		-search.maxQueryDuration=10m >"$dir/vl.log" 2>&1 &
+	pids="$pids $!"
+	ready VictoriaLogs $! "$dir/vl.log" vl_ready
+	mkdir "$dir/files" "$dir/queue" "$dir/bench"
+	OTLP_HTTP_ENDPOINT="127.0.0.1:$httpport" OTLP_GRPC_ENDPOINT="127.0.0.1:$grpcport" \
+		VICTORIALOGS_OTLP_ENDPOINT="http://127.0.0.1:$vlport/insert/opentelemetry" \
+		FILE_EXPORT_DIR="$dir/files" OTELCOL_QUEUE_DIR="$dir/queue" OTELCOL_LOG_LEVEL=info \
+		"$(tools/servers.sh path otelcol)" --config=deploy/otelcol/config.yaml >"$dir/otelcol.log" 2>&1 &
+	pids="$pids $!"
+	ready "the collector" $! "$dir/otelcol.log" col_ready
+	"$dir/vlfetch" -vl "http://127.0.0.1:$vlport" -otlp "http://127.0.0.1:$httpport" \
+		-vlogscli "$(tools/servers.sh path vlogscli)" -runlog "$dir/runlog" -peakrss "$dir/peakrss" -dir "$dir/bench" \
+		-lines "${LINES:-1000000}" -reps "${REPS:-5}" ${PROFILE:+-cpuprofile "$PROFILE"}
 	exit 0
 fi
 out=$(mktemp)
