@@ -21,10 +21,11 @@
 // The answer of /select/logsql/query is JSON lines, streamed as they are
 // found and unsorted. Fetch first counts what matches (one stats query);
 // a page that fits comfortably is read in one request and sorted here. A
-// larger span is split into time windows sized by a count per time bucket
-// (a stats-by-time query), read one after another until the page is full,
-// so that memory stays near one page whatever the run's size, and the
-// server sorts nothing. An answer longer than counted (records still
+// larger span is split into time windows of about a quarter page, sized by
+// a count per time bucket (a stats-by-time query), and read one after
+// another: memory stays near one page whatever the run's size, and the
+// server sorts nothing. A page ends between windows, so it may hold a
+// little fewer entries than the limit while Page.More is set. An answer longer than counted (records still
 // arriving) is cut off, not buffered, and the window is read again.
 //
 // Entries come back in Fetch order (timestamp, then sequence); cursors

@@ -99,8 +99,8 @@ func (s span) filter() string {
 //
 // It counts the matching entries of the span left to read; when they fit
 // one page comfortably it reads them in one request, else it counts them
-// per time bucket and reads windows of buckets in q.Direction until the
-// page is full. Each window is sorted here, and the entries the cursor
+// per time bucket and reads windows of buckets in q.Direction while they
+// fit the page. Each window is sorted here, and the entries the cursor
 // already returned are dropped.
 func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
 	if err := q.Validate(); err != nil {
