@@ -32,7 +32,7 @@ func main() {
 	dir := flag.String("dir", "", "data directory of the local store (default: the user's data directory)")
 	level := flag.String("level", "debug", "lowest level stored")
 	runID := flag.String("run", "", "run id (default: a new one)")
-	fetchWait := flag.Duration("fetch-wait", 0, "how long to wait for every step's logs to become visible (for backends that ingest asynchronously, such as Loki)")
+	fetchWait := flag.Duration("fetch-wait", 0, "how long to wait for every step's logs to become visible (for backends that ingest asynchronously, such as VictoriaLogs or Loki)")
 	flag.Parse()
 	if *runID == "" {
 		*runID = "demo-" + time.Now().UTC().Format("20060102-150405.000")
@@ -59,7 +59,7 @@ func run(ctx context.Context, flavor, dir, level, runID string, fetchWait time.D
 	fmt.Printf("\n== logs fetched back from the %s store ==\n", flavor)
 	steps := []string{"", "load", "train-a", "train-b", "evaluate"}
 	// Wait until the last step's last line is visible (at once on the local
-	// store; Loki indexes what the collector sends within seconds).
+	// store; VictoriaLogs and Loki show what the collector sends within seconds).
 	for deadline := time.Now().Add(fetchWait); ; time.Sleep(500 * time.Millisecond) {
 		p, err := store.Fetch(ctx, runlog.Query{RunID: runID, StepID: "evaluate", MinLevel: runlog.LevelError})
 		if err != nil {
