@@ -83,21 +83,8 @@ func TestClusterStorageNodeDown(t *testing.T) {
 	}
 	t.Logf("logged %d records: %s", steps*per, s.Stats())
 	for i := range steps {
-		q := runlog.Query{RunID: run, StepID: fmt.Sprintf("step-%d", i)}
-		var cs []runlog.Completeness
-		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
-			var err error
-			if cs, err = runlog.Check(t.Context(), s, q); err != nil {
-				t.Fatal(err)
-			}
-			if len(cs) == 1 && cs[0].Status == runlog.StatusComplete || time.Now().After(deadline) {
-				break
-			}
-		}
-		if len(cs) != 1 {
-			t.Fatalf("Check(%s) found %d activations: %v", q.StepID, len(cs), cs)
-		}
-		wantAll(t, cs[0], per)
-		t.Logf("fetched: %s", cs[0])
+		c := waitCheck(t, s, runlog.Query{RunID: run, StepID: fmt.Sprintf("step-%d", i)}, 2*time.Minute)
+		wantAll(t, c, per)
+		t.Logf("fetched: %s", c)
 	}
 }

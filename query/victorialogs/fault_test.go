@@ -65,20 +65,26 @@ func logLines(ctx context.Context, n0, n int, at func(i int)) {
 }
 
 // waitComplete runs runlog.Check on run until its only activation is
-// complete (VictoriaLogs shows records a moment after the collector sends them;
-// after a restart, later) or the timeout passes, and returns the last
-// answer.
+// complete (VictoriaLogs shows records a moment after the collector sends
+// them; after a restart, later) or the timeout passes, and returns the
+// last answer.
 func waitComplete(t *testing.T, f runlog.Fetcher, run string, timeout time.Duration) runlog.Completeness {
+	t.Helper()
+	return waitCheck(t, f, runlog.Query{RunID: run}, timeout)
+}
+
+// waitCheck is waitComplete for the only activation q selects.
+func waitCheck(t *testing.T, f runlog.Fetcher, q runlog.Query, timeout time.Duration) runlog.Completeness {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		cs, err := runlog.Check(t.Context(), f, runlog.Query{RunID: run})
+		cs, err := runlog.Check(t.Context(), f, q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(cs) == 1 && cs[0].Status == runlog.StatusComplete || time.Now().After(deadline) {
 			if len(cs) != 1 {
-				t.Fatalf("Check(%s) found %d activations; want 1: %v", run, len(cs), cs)
+				t.Fatalf("Check(run %s step %s) found %d activations; want 1: %v", q.RunID, q.StepID, len(cs), cs)
 			}
 			return cs[0]
 		}
@@ -594,21 +600,7 @@ func TestBurstMillion(t *testing.T) {
 	// record by record, through Fetch.
 	start = time.Now()
 	for i := range steps {
-		q := runlog.Query{RunID: run, StepID: fmt.Sprintf("step-%02d", i)}
-		var c []runlog.Completeness
-		for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(2 * time.Second) {
-			var err error
-			if c, err = runlog.Check(t.Context(), s, q); err != nil {
-				t.Fatal(err)
-			}
-			if len(c) == 1 && c[0].Status == runlog.StatusComplete || time.Now().After(deadline) {
-				break
-			}
-		}
-		if len(c) != 1 {
-			t.Fatalf("Check(%s) found %d activations: %v", q.StepID, len(c), c)
-		}
-		wantAll(t, c[0], per)
+		wantAll(t, waitCheck(t, s, runlog.Query{RunID: run, StepID: fmt.Sprintf("step-%02d", i)}, 3*time.Minute), per)
 	}
 	t.Logf("read back and checked %d records of %d steps in %v", steps*per, steps, time.Since(start).Round(time.Millisecond))
 }
