@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -26,9 +25,9 @@ func newPrinter(w io.Writer, format string) (printer, error) {
 	case "text":
 		return &textPrinter{w: bw, color: colorful(w)}, nil
 	case "jsonl":
-		return &jsonPrinter{w: bw, enc: json.NewEncoder(bw)}, nil
+		return &jsonPrinter{w: bw}, nil
 	case "json":
-		return &jsonPrinter{w: bw, enc: json.NewEncoder(bw), array: true}, nil
+		return &jsonPrinter{w: bw, array: true}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q; use text, json or jsonl", format)
 }
@@ -77,7 +76,7 @@ func (p *textPrinter) close() error { return p.w.Flush() }
 
 type jsonPrinter struct {
 	w     *bufio.Writer
-	enc   *json.Encoder
+	buf   []byte
 	array bool
 	n     int
 }
@@ -91,7 +90,12 @@ func (p *jsonPrinter) print(e *runlog.LogEntry) error {
 		p.w.WriteString(sep)
 	}
 	p.n++
-	return p.enc.Encode(e)
+	var err error
+	if p.buf, err = appendEntry(p.buf[:0], e); err != nil {
+		return err
+	}
+	_, err = p.w.Write(append(p.buf, '\n'))
+	return err
 }
 
 func (p *jsonPrinter) flush() error { return p.w.Flush() }

@@ -274,7 +274,7 @@ func (c *Client) plan(ctx context.Context, f string, sp span, limit int, dir run
 	if dir == runlog.Backward {
 		slices.Reverse(bs)
 	}
-	most := max(limit/4, 1)
+	most := max(limit/4, min(limit, 4096))
 	var gs []group
 	for i := 0; i < len(bs); {
 		b := bs[i]
