@@ -253,8 +253,9 @@ func (c *Client) page(ctx context.Context, f string, sp span, limit int, dir run
 
 // plan counts the entries f matches in sp and returns windows, in
 // direction dir, up to the newest entry counted, each holding about a
-// quarter of a page where the counts allow: a page is a few whole windows,
-// and reads little that it does not return.
+// quarter of a page, and at least 4,096 entries or a page, where the counts
+// allow: a page is a few whole windows, reads little that it does not
+// return, and small pages do not cost a request each.
 func (c *Client) plan(ctx context.Context, f string, sp span, limit int, dir runlog.Direction) ([]group, error) {
 	n, first, newest, err := c.stats(ctx, f+sp.filter())
 	if err != nil || n == 0 {
