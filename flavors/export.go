@@ -2,6 +2,7 @@ package flavors
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -76,18 +77,14 @@ func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, erro
 	}
 	headers := map[string]string{}
 	if direct {
-		for k, v := range set.directHeaders {
-			headers[k] = v
-		}
+		maps.Copy(headers, set.directHeaders)
 	}
 	if h := c.String("headers"); h != "" {
 		m, err := parsePairs(set.name, "headers", h)
 		if err != nil {
 			return otelstore.Options{}, err
 		}
-		for k, v := range m {
-			headers[k] = v
-		}
+		maps.Copy(headers, m)
 	}
 	if len(headers) > 0 {
 		expOpts = append(expOpts, otlploghttp.WithHeaders(headers))

@@ -63,7 +63,7 @@ import (
 	"github.com/runlog/runlog"
 	_ "github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/otelstore"
-	"github.com/runlog/runlog/resource"
+	"github.com/runlog/runlog/query/victorialogs"
 )
 
 const step = "big"
@@ -167,13 +167,10 @@ func main() {
 	}
 }
 
-// stepQuery is the LogsQL query runlog's adapter (query/victorialogs)
-// sends for every entry of a whole step: the stream filter on the run and
-// the step, no end markers, and the stream fields dropped.
+// stepQuery is the LogsQL query runlog's adapter sends for every entry of
+// a whole step.
 func stepQuery(run string) string {
-	q := strconv.Quote
-	return "{" + q(resource.RunID) + "=" + q(run) + ", " + q(resource.StepID) + "=" + q(step) + "} !" +
-		q(resource.End) + `:="true" | delete _stream, _stream_id`
+	return victorialogs.LogsQL(runlog.Query{RunID: run, StepID: step})
 }
 
 // ingest writes lines records into run's step through the collector, the
@@ -206,7 +203,7 @@ func ingest(cfg map[string]string, run string, lines int) error {
 
 // waitCount polls VictoriaLogs until the step holds want entries.
 func waitCount(vl, run string, want int) error {
-	q := strings.TrimSuffix(stepQuery(run), " | delete _stream, _stream_id") + " | stats count() N"
+	q := stepQuery(run) + " | stats count() N"
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		resp, err := http.PostForm(vl+"/select/logsql/query", url.Values{"query": {q}})

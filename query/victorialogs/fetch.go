@@ -110,16 +110,17 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	if err != nil {
 		return runlog.Page{}, err
 	}
-	var sp span
+	var asked span // the query's own time range; sp is what is left of it
 	if !q.Start.IsZero() {
-		sp.lo = max(q.Start.UnixNano(), 0)
+		asked.lo = max(q.Start.UnixNano(), 0)
 	}
 	if !q.End.IsZero() {
-		sp.hi = q.End.UnixNano()
-		if sp.hi <= 0 {
+		asked.hi = q.End.UnixNano()
+		if asked.hi <= 0 {
 			return runlog.Page{Next: q.Cursor}, nil
 		}
 	}
+	sp := asked
 	if k := cur.Last; k != nil {
 		if q.Direction == runlog.Forward {
 			sp.lo = max(sp.lo, k.T)
@@ -153,7 +154,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 		// The last page: report the end markers of the query's run (step,
 		// source), which the entry query leaves out, so that a tail knows
 		// when to stop.
-		if p.Ends, err = c.ends(ctx, &q); err != nil {
+		if p.Ends, err = c.ends(ctx, &q, asked); err != nil {
 			return runlog.Page{}, err
 		}
 	}
@@ -322,8 +323,7 @@ var windows = sync.Pool{New: func() any { return new([]runlog.LogEntry) }}
 // moment ago. An answer longer than that by more than the records that may
 // have arrived since is cut off, and errGrew returned.
 func (c *Client) read(ctx context.Context, f string, w span, n int, out []runlog.LogEntry) ([]runlog.LogEntry, error) {
-	// _stream repeats the stream fields the entry has anyway.
-	a, err := c.query(ctx, f+w.filter()+" | delete _stream, _stream_id")
+	a, err := c.query(ctx, f+w.filter()+readPipe)
 	if err != nil {
 		return nil, err
 	}
@@ -530,16 +530,9 @@ func (c *Client) buckets(ctx context.Context, f string, w span, n, most, depth i
 	return out, nil
 }
 
-// ends returns the end markers of q's run (step, source) within its time
-// range.
-func (c *Client) ends(ctx context.Context, q *runlog.Query) ([]runlog.End, error) {
-	var sp span
-	if !q.Start.IsZero() {
-		sp.lo = max(q.Start.UnixNano(), 0)
-	}
-	if !q.End.IsZero() {
-		sp.hi = q.End.UnixNano()
-	}
+// ends returns the end markers of q's run (step, source) within sp, the
+// query's time range.
+func (c *Client) ends(ctx context.Context, q *runlog.Query, sp span) ([]runlog.End, error) {
 	var ends []runlog.End
 	err := c.rows(ctx, filter(q, true)+sp.filter(), func(line []byte) error {
 		var e runlog.LogEntry

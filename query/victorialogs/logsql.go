@@ -45,6 +45,16 @@ func filter(q *runlog.Query, markers bool) string {
 	return b.String()
 }
 
+// readPipe follows every query that reads entries: _stream repeats the
+// stream fields each entry has anyway.
+const readPipe = " | delete _stream, _stream_id"
+
+// LogsQL returns the LogsQL query with which Fetch reads the entries q
+// selects, before it adds the time range of each window: the query to run
+// with another client (curl, vlogscli) to see what runlog reads. Start,
+// End, Limit, Cursor and Direction do not appear in it.
+func LogsQL(q runlog.Query) string { return filter(&q, false) + readPipe }
+
 // timeRange renders [lo, hi) in nanoseconds as a LogsQL time filter; zero
 // hi means no upper bound.
 func timeRange(lo, hi int64) string {

@@ -15,6 +15,9 @@ func TestFilter(t *testing.T) {
 	if got != want {
 		t.Errorf("filter =\n%s\nwant\n%s", got, want)
 	}
+	if got, want := LogsQL(runlog.Query{RunID: "r1", StepID: "train", Limit: 5}), `{"cicd.pipeline.run.id"="r1", "cicd.pipeline.task.run.id"="train"} !"runlog.end":="true" | delete _stream, _stream_id`; got != want {
+		t.Errorf("LogsQL =\n%s\nwant\n%s", got, want)
+	}
 	got = filter(&runlog.Query{RunID: `a"b`, StepID: "s", Contains: "x"}, true)
 	want = `{"cicd.pipeline.run.id"="a\"b", "cicd.pipeline.task.run.id"="s"} "runlog.end":="true"`
 	if got != want {
