@@ -16,6 +16,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/capture"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/query/file"
 )
@@ -288,7 +289,7 @@ func TestCaptureStdio(t *testing.T) {
 		t.Skip("redirects the test binary's own stdout")
 	}
 	dir := t.TempDir()
-	s := newStore(t, dir, otelstore.Options{CaptureStdio: true})
+	s := newStore(t, dir, otelstore.Options{CaptureStdio: capture.StdioHook})
 	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "cap", StepID: "s"})
 	if err != nil {
 		t.Fatal(err)

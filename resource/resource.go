@@ -41,16 +41,6 @@ const (
 	ChunkIndex = "runlog.chunk.index"
 	ChunkTotal = "runlog.chunk.total"
 
-	// End marks the last record of an activation, written by Deactivate:
-	// its EndCount records came before it, EndDropped were refused by the
-	// drop overflow policy, EndCause says how it ended (runlog.CauseOK...).
-	// The marker is numbered like a record: records 1..(its sequence - 1)
-	// precede it.
-	End        = "runlog.end"
-	EndCount   = "runlog.end.count"
-	EndDropped = "runlog.end.dropped"
-	EndCause   = "runlog.end.cause"
-
 	CodeFilePath     = "code.file.path"
 	CodeLineNumber   = "code.line.number"
 	CodeFunctionName = "code.function.name"
@@ -158,22 +148,6 @@ func (e *Entry) Finish() {
 	}
 	// Resource keys that only serve to route stay out of Attributes.
 	delete(e.Attributes, ServiceName)
-}
-
-// EndOf returns the end marker e stands for, if e is an activation's end
-// marker (see End); readers keep markers out of their entries.
-func EndOf(e *runlog.LogEntry) (runlog.End, bool) {
-	if e.Attributes[End] != "true" {
-		return runlog.End{}, false
-	}
-	n, _ := strconv.ParseUint(e.Attributes[EndCount], 10, 64)
-	dropped, _ := strconv.ParseUint(e.Attributes[EndDropped], 10, 64)
-	end := runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, ActivationID: e.ActivationID,
-		Time: e.Time, Count: n, Dropped: dropped, Cause: e.Attributes[EndCause]}
-	if e.Sequence > 0 {
-		end.Last = e.Sequence - 1
-	}
-	return end, true
 }
 
 // ModuleOf returns the package path of a fully qualified Go function name:

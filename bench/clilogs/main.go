@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command clilogs measures `runlog logs` on a large run of the local
 // store: it captures a program printing N lines with `runlog exec`, then
 // prints the run to /dev/null with `runlog logs` and reports wall time,

@@ -198,7 +198,7 @@ func (p *process) start(ready func(out string) error) error {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...) // later entries win
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("itest: start %s: %v", p.name, err)
@@ -247,13 +247,13 @@ func (p *process) end(sig syscall.Signal, grace time.Duration) {
 	if cmd == nil {
 		return
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	signalGroup(cmd, sig)
 	if sig != syscall.SIGKILL {
 		select {
 		case <-exited:
 			return
 		case <-time.After(grace):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			signalGroup(cmd, syscall.SIGKILL)
 		}
 	}
 	<-exited

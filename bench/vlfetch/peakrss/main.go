@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command peakrss runs a command and reports its wall time and peak RSS,
 // for bench/vlfetch:
 //
