@@ -23,9 +23,9 @@
 //
 // A store calls [Router.Push] in Activate with the activation and its sink
 // (the slog.Handler that writes records to the store, and nothing else),
-// [Router.Lookup] and [Router.Pop] in Deactivate. After Pop returns, no
-// record reaches the sink any more, and none is on its way: the store can
-// write its end marker and flush.
+// [Router.Lookup] and [Router.Pop] in Deactivate. Pop gives the sink back;
+// after it returns, no record reaches the sink any more, and none is on
+// its way: the store can write its end marker and flush.
 //
 //	func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context, error) {
 //		if err := sc.Validate(); err != nil {
@@ -85,6 +85,8 @@ type Router struct {
 	active    []*handler // in activation order; the last is innermost
 	innermost atomic.Pointer[handler]
 	saved     *savedDefault // what the first Push replaced
+	installed *slog.Logger  // the default logger the first Push set
+	deferred  *savedDefault // what the last Pop did not restore (see restore)
 	console   slog.Handler  // while activations are in force
 	stdio     Capture
 }
@@ -116,6 +118,7 @@ func (r *Router) Push(ctx context.Context, a *runlog.Activation, sink slog.Handl
 		}
 	}
 	h := &handler{gate: &gate{router: r, act: a}, sink: sink, console: r.console}
+	h.root = h.sink
 	a.Handler = h
 	r.active = append(r.active, h)
 	r.innermost.Store(h)
@@ -129,13 +132,11 @@ func (r *Router) Push(ctx context.Context, a *runlog.Activation, sink slog.Handl
 func (r *Router) Lookup(ctx context.Context) *runlog.Activation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if a, ok := runlog.FromContext(ctx); ok {
-		if h, ok := a.Handler.(*handler); ok && h.gate.router == r {
-			if slices.Contains(r.active, h) {
-				return a
-			}
-			return nil
+	if a, ok := runlog.FromContext(ctx); ok && r.owns(a) {
+		if slices.Contains(r.active, a.Handler.(*handler)) {
+			return a
 		}
+		return nil
 	}
 	if n := len(r.active); n > 0 {
 		return r.active[n-1].gate.act
@@ -143,17 +144,17 @@ func (r *Router) Lookup(ctx context.Context) *runlog.Activation {
 	return nil
 }
 
-// Pop takes a out of routing and reports whether it was in force; of two
-// Pops of one activation, one returns true. When Pop returns, every record
-// that reached a's sink has been handled and no other will: records logged
-// later with a's context go to the console only. The last Pop stops the
-// stdio capture (first, so that its output is stored in a) and restores
-// the default logger.
-func (r *Router) Pop(a *runlog.Activation) bool {
-	h, ok := a.Handler.(*handler)
-	if !ok || h.gate.router != r {
-		return false
+// Pop takes a out of routing and returns the sink it was pushed with, and
+// whether it was in force; of two Pops of one activation, one returns
+// true. When Pop returns, every record that reached a's sink has been
+// handled and no other will: records logged later with a's context go to
+// the console only. The last Pop stops the stdio capture (first, so that
+// its output is stored in a) and restores the default logger.
+func (r *Router) Pop(a *runlog.Activation) (sink slog.Handler, ok bool) {
+	if !r.owns(a) {
+		return nil, false
 	}
+	h := a.Handler.(*handler)
 	r.mu.Lock()
 	if r.stdio != nil && len(r.active) == 1 && r.active[0] == h {
 		_ = r.stdio.Stop() // drain into a, the last activation
@@ -161,7 +162,7 @@ func (r *Router) Pop(a *runlog.Activation) bool {
 	}
 	r.mu.Unlock()
 	if !h.gate.close() {
-		return false
+		return nil, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -174,7 +175,13 @@ func (r *Router) Pop(a *runlog.Activation) bool {
 		r.innermost.Store(nil)
 		r.restore()
 	}
-	return true
+	return h.root, true
+}
+
+// owns reports whether a was pushed by r.
+func (r *Router) owns(a *runlog.Activation) bool {
+	h, ok := a.Handler.(*handler)
+	return ok && h.gate.router == r
 }
 
 // Active returns the activations in force, innermost last.
@@ -211,19 +218,56 @@ func (r *Router) install() error {
 			r.console = newLogHandler(log.New(r.saved.writer, r.saved.prefix, r.saved.flags), prev)
 		}
 	}
-	slog.SetDefault(slog.New(&routing{router: r, console: r.console}))
+	r.installed = slog.New(&routing{router: r, console: r.console})
+	slog.SetDefault(r.installed)
 	return nil
 }
 
 // restore undoes install. slog.SetDefault does not undo the redirection of
 // package log it made, so the log writer and flags are restored too.
-// Called with r.mu held.
+//
+// When someone replaced the default after install (another store's router
+// whose activations outlive ours), restore leaves it and keeps what it
+// would have restored; that router, when it restores our routing, restores
+// what we kept instead. Called with r.mu held.
 func (r *Router) restore() {
-	slog.SetDefault(r.saved.logger)
-	log.SetOutput(r.saved.writer)
-	log.SetFlags(r.saved.flags)
-	log.SetPrefix(r.saved.prefix)
+	saved := r.saved
 	r.saved, r.console = nil, nil
+	if slog.Default() != r.installed {
+		r.deferred = saved
+		return
+	}
+	r.installed = nil
+	saved = unwind(saved)
+	slog.SetDefault(saved.logger)
+	log.SetOutput(saved.writer)
+	log.SetFlags(saved.flags)
+	log.SetPrefix(saved.prefix)
+}
+
+// unwind follows saved past the routing of routers that ended while
+// another was installed after them, to the set-up they would have
+// restored.
+func unwind(saved *savedDefault) *savedDefault {
+	for {
+		rt, ok := saved.logger.Handler().(*routing)
+		if !ok {
+			return saved
+		}
+		r := rt.router
+		r.mu.Lock()
+		d := r.deferred
+		if d != nil && r.installed == saved.logger {
+			r.deferred, r.installed = nil, nil
+		} else {
+			d = nil // in force again, or not ended: leave it installed
+		}
+		r.mu.Unlock()
+		if d == nil {
+			return saved
+		}
+		saved = d
+	}
 }
 
 // gate lets records into an activation's sink until the activation ends.
@@ -255,6 +299,7 @@ type handler struct {
 	gate    *gate
 	sink    slog.Handler
 	console slog.Handler
+	root    slog.Handler // the sink as given to Push, before With
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -285,11 +330,11 @@ func (h *handler) store(ctx context.Context, r slog.Record) error {
 }
 
 func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &handler{gate: h.gate, sink: h.sink.WithAttrs(attrs), console: h.console.WithAttrs(attrs)}
+	return &handler{gate: h.gate, sink: h.sink.WithAttrs(attrs), console: h.console.WithAttrs(attrs), root: h.root}
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{gate: h.gate, sink: h.sink.WithGroup(name), console: h.console.WithGroup(name)}
+	return &handler{gate: h.gate, sink: h.sink.WithGroup(name), console: h.console.WithGroup(name), root: h.root}
 }
 
 // stored is the handler given to Options.Stdio: it stores records in the

@@ -31,9 +31,19 @@ type derivedCache struct {
 
 const maxDerived = 64
 
+// target is the handler of the record's activation: the one in ctx,
+// else the innermost, else the console. An activation of another router
+// in ctx is that router's business: the record goes to the console, which
+// leads to that router when this one was installed after it, and is
+// printed otherwise. Routing it to the activation instead would loop when
+// this router is the other one's console.
 func (h *routing) target(ctx context.Context) slog.Handler {
 	a, ok := runlog.FromContext(ctx)
-	if !ok {
+	switch {
+	case ok && h.router.owns(a):
+	case ok:
+		return h.derive(nil, h.console)
+	default:
 		in := h.router.innermost.Load()
 		if in == nil {
 			return h.derive(nil, h.console)

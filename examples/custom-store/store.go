@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/router"
 )
 
 // Config configures a Store.
@@ -35,15 +36,13 @@ type Config struct {
 
 // snippet:store
 // Store is a complete runlog.LogStore for the HTTP backend, written
-// without runlog's OpenTelemetry write path: a slog.Handler per
-// activation, a bounded queue, and a goroutine that sends batches.
+// without runlog's OpenTelemetry write path: a sink per activation, a
+// bounded queue, and a goroutine that sends batches. Package router does
+// the routing.
 type Store struct {
 	cfg    Config
 	client *http.Client
-
-	mu     sync.Mutex
-	active []*activation // the last is innermost
-	prev   *slog.Logger  // the default logger before the first Activate
+	router *router.Router
 }
 
 // end snippet
@@ -62,7 +61,8 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Console == nil {
 		cfg.Console = slog.NewTextHandler(os.Stderr, nil)
 	}
-	return &Store{cfg: cfg, client: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &Store{cfg: cfg, client: &http.Client{Timeout: 10 * time.Second},
+		router: router.New(router.Options{Console: cfg.Console})}, nil
 }
 
 // activation is one Activate: its records go through queue to the worker.
@@ -70,10 +70,9 @@ type activation struct {
 	runlog.Activation
 	store *Store
 
-	mu     sync.Mutex // orders sequence numbers and timestamps; guards ended
+	mu     sync.Mutex // orders sequence numbers and timestamps
 	seq    uint64
 	last   time.Time
-	ended  bool
 	queue  chan Record
 	done   chan struct{} // closed when the worker has sent everything
 	failed int           // records the backend never took (worker only)
@@ -89,19 +88,10 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 	a := &activation{store: s, queue: make(chan Record, s.cfg.QueueSize), done: make(chan struct{})}
 	a.ID = strconv.FormatInt(time.Now().UnixNano(), 36)
 	a.Scope, a.Owner = sc, s
-	a.Handler = &handler{a: a, console: s.cfg.Console}
 	go a.send()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.active) == 0 {
-		// Route every slog call: to the activation in its context, else
-		// to the innermost one.
-		s.prev = slog.Default()
-		slog.SetDefault(slog.New(&router{s: s}))
-	}
-	s.active = append(s.active, a)
-	return runlog.NewContext(ctx, &a.Activation), nil
+	// The router routes every slog call: to the activation in its
+	// context, else to the innermost one; and prints it on the console.
+	return s.router.Push(ctx, &a.Activation, &sink{a: a})
 }
 
 // end snippet
@@ -110,31 +100,17 @@ func (s *Store) Activate(ctx context.Context, sc runlog.Scope) (context.Context,
 // Deactivate ends the activation in ctx (or the innermost), sends what is
 // queued, and waits for it within ctx's deadline.
 func (s *Store) Deactivate(ctx context.Context) error {
-	s.mu.Lock()
-	var a *activation
-	if ra, ok := runlog.FromContext(ctx); ok && ra.Owner == runlog.LogStore(s) {
-		for _, x := range s.active {
-			if &x.Activation == ra {
-				a = x
-			}
-		}
-	} else if n := len(s.active); n > 0 {
-		a = s.active[n-1]
-	}
-	if a == nil {
-		s.mu.Unlock()
+	ra := s.router.Lookup(ctx)
+	if ra == nil {
 		return nil // not active (any more): Deactivate is idempotent
 	}
-	s.active = slices.DeleteFunc(s.active, func(x *activation) bool { return x == a })
-	if len(s.active) == 0 {
-		slog.SetDefault(s.prev)
+	h, ok := s.router.Pop(ra)
+	if !ok {
+		return nil // ended meanwhile by another Deactivate
 	}
-	s.mu.Unlock()
-
-	a.mu.Lock()
-	a.ended = true
+	// After Pop, no record reaches the sink: the queue can close.
+	a := h.(*sink).a
 	close(a.queue)
-	a.mu.Unlock()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
@@ -151,13 +127,10 @@ func (s *Store) Deactivate(ctx context.Context) error {
 
 // snippet:add
 // add queues one record; it blocks while the queue is full (backpressure,
-// never loss) and drops nothing but records logged after Deactivate.
+// never loss).
 func (a *activation) add(r slog.Record, attrs map[string]string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.ended {
-		return
-	}
 	a.seq++
 	t := r.Time
 	if t.Before(a.last) {
