@@ -57,7 +57,27 @@ func init() {
 			}
 			return NewLocal(c.String("dir"), c.Bool("sync"), opts)
 		},
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			dir, err := localDir(c.String("dir"))
+			if err != nil {
+				return nil, err
+			}
+			return file.New(dir), nil
+		},
 	})
+}
+
+// localDir returns dir, or the default data directory when dir is empty.
+func localDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	d, err := layout.DefaultRoot()
+	if err != nil {
+		return "", &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "local", Err: err,
+			Hint: "set RUNLOG_DATA_DIR or the dir config key"}
+	}
+	return d, nil
 }
 
 // NewLocal returns the embedded local store under dir, or under the
@@ -65,13 +85,9 @@ func init() {
 // and opts.Name are set by NewLocal; the spool defaults to dir/spool; the
 // other options apply as given.
 func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Store, error) {
-	if dir == "" {
-		d, err := layout.DefaultRoot()
-		if err != nil {
-			return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "local", Err: err,
-				Hint: "set RUNLOG_DATA_DIR or the dir config key"}
-		}
-		dir = d
+	dir, err := localDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	opts.Name = "local " + strconv.Quote(dir)
 	if opts.SpoolDir == "" {
