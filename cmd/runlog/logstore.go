@@ -37,7 +37,7 @@ func newFlavor() *cobra.Command {
 		Example: "  runlog log-store flavor list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := stores.Load(""); err != nil { // registers external flavors
+			if err := registerExternals(cmd); err != nil {
 				return err
 			}
 			w := table(cmd.OutOrStdout())
@@ -53,7 +53,11 @@ func newFlavor() *cobra.Command {
 		Example: "  runlog log-store flavor describe otel",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := stores.Load(""); err != nil { // registers external flavors
+			sf, err := stores.Load("")
+			if err != nil {
+				return err
+			}
+			if err := sf.RegisterExternal(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			f, err := runlog.LookupFlavor(args[0])
@@ -155,6 +159,9 @@ opened; they are never printed.`,
 				return usageError(cmd, fmt.Errorf("missing --flavor; see 'runlog log-store flavor list'"))
 			}
 			return editStores(func(f *stores.File) error {
+				if err := f.RegisterExternal(cmd.Context(), flavor); err != nil {
+					return err
+				}
 				if err := f.Register(name, flavor, cfg); err != nil {
 					return err
 				}
@@ -186,6 +193,11 @@ func newUpdate() *cobra.Command {
 				return usageError(cmd, fmt.Errorf("a store's flavor cannot change; delete it and register it again"))
 			}
 			return editStores(func(f *stores.File) error {
+				if e, err := f.Get(name); err == nil {
+					if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+						return err
+					}
+				}
 				if err := f.Update(name, cfg); err != nil {
 					return err
 				}
@@ -207,6 +219,9 @@ func newStoreList() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Masked needs a flavor's keys to tell secrets; a broken
+			// external flavor's stores are shown all masked.
+			warnExternals(cmd, f)
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "NAME\tFLAVOR\tDEFAULT\tCONFIG")
 			if len(f.Stores) == 0 {
@@ -235,6 +250,10 @@ func newDescribe() *cobra.Command {
 			e, err := f.Get(args[0])
 			if err != nil {
 				return err
+			}
+			if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+				// Shown all masked, so the store can still be inspected.
+				fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %v\n", err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", args[0], e.Flavor, yes(args[0] == f.Default))
@@ -279,6 +298,27 @@ func newDelete() *cobra.Command {
 func newSetDefault() *cobra.Command {
 	return nameCommand("set-default", "Make a log store the default", "  runlog log-store set-default ci",
 		(*stores.File).SetDefault, "default log store: %s")
+}
+
+// registerExternals registers the external flavors of the stores file,
+// warning about those whose program fails.
+func registerExternals(cmd *cobra.Command) error {
+	f, err := stores.Load("")
+	if err != nil {
+		return err
+	}
+	warnExternals(cmd, f)
+	return nil
+}
+
+// warnExternals registers f's external flavors and prints a warning for
+// each that fails, which only its stores need.
+func warnExternals(cmd *cobra.Command, f *stores.File) {
+	if err := f.RegisterExternals(cmd.Context()); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %s\n", line)
+		}
+	}
 }
 
 func editStores(edit func(*stores.File) error) error {

@@ -120,7 +120,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 			if err != nil {
 				return err
 			}
-			s, err := openStore(cmd, store)
+			s, err := openFetcher(cmd, store)
 			if err != nil {
 				return err
 			}
