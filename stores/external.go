@@ -62,7 +62,8 @@ func (f *File) RegisterFlavor(ctx context.Context, path string) (runlog.Flavor, 
 	}
 	fl, err := describe(ctx, abs)
 	if err != nil {
-		return runlog.Flavor{}, err
+		return runlog.Flavor{}, &runlog.Error{Kind: runlog.ErrInvalid, Op: "flavor register", Err: err,
+			Hint: "an external flavor is a program answering `describe` and `fetch` (see docs/cli.md)"}
 	}
 	ext, recorded := f.Flavors[fl.Name]
 	_, err = runlog.LookupFlavor(fl.Name)
@@ -113,7 +114,8 @@ func (f *File) RegisterExternal(ctx context.Context, flavor string) error {
 	}
 	fl, err := describe(ctx, ext.Exec)
 	if err != nil {
-		return fmt.Errorf("external flavor %s: %w", flavor, err)
+		return &runlog.Error{Kind: runlog.ErrInvalid, Op: "external flavor", Store: flavor, Err: err,
+			Hint: "fix or reinstall the program, then run `runlog log-store flavor register " + ext.Exec + "`, or delete the stores that use the flavor"}
 	}
 	if fl.Name != flavor {
 		return runlog.Invalidf("external flavor %s: %s now describes itself as %q; register it again with `runlog log-store flavor register %s`",
@@ -131,12 +133,14 @@ func describe(ctx context.Context, path string) (runlog.Flavor, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return runlog.Flavor{}, runlog.Invalidf("%s describe: %v %s; an external flavor is a program answering `describe` and `fetch` (see docs/cli.md): "+
-			"fix or reinstall it, then run `runlog log-store flavor register %s`, or delete the stores that use it", path, err, bytes.TrimSpace(stderr.Bytes()), path)
+		if msg := bytes.TrimSpace(stderr.Bytes()); len(msg) > 0 {
+			err = fmt.Errorf("%w: %.300s", err, msg)
+		}
+		return runlog.Flavor{}, fmt.Errorf("%s describe: %w", path, err)
 	}
 	var d describeOut
 	if err := json.Unmarshal(out, &d); err != nil || d.Name == "" {
-		return runlog.Flavor{}, runlog.Invalidf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
+		return runlog.Flavor{}, fmt.Errorf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
 	}
 	keys := append([]runlog.ConfigKey(nil), d.Keys...)
 	for _, k := range exportKeys {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -219,9 +220,13 @@ func newStoreList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Masked needs a flavor's keys to tell secrets; a broken
-			// external flavor's stores are shown all masked.
-			warnExternals(cmd, f)
+			// Masked needs a flavor's keys to tell secrets; the stores of a
+			// broken external flavor are shown all masked.
+			var errs []error
+			for _, n := range f.Names() {
+				errs = append(errs, f.RegisterExternal(cmd.Context(), f.Stores[n].Flavor))
+			}
+			warn(cmd, errors.Join(errs...))
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "NAME\tFLAVOR\tDEFAULT\tCONFIG")
 			if len(f.Stores) == 0 {
@@ -252,8 +257,7 @@ func newDescribe() *cobra.Command {
 				return err
 			}
 			if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
-				// Shown all masked, so the store can still be inspected.
-				fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %v\n", err)
+				warn(cmd, err) // shown all masked, so that it can still be inspected
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", args[0], e.Flavor, yes(args[0] == f.Default))
@@ -307,17 +311,17 @@ func registerExternals(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	warnExternals(cmd, f)
+	warn(cmd, f.RegisterExternals(cmd.Context()))
 	return nil
 }
 
-// warnExternals registers f's external flavors and prints a warning for
-// each that fails, which only its stores need.
-func warnExternals(cmd *cobra.Command, f *stores.File) {
-	if err := f.RegisterExternals(cmd.Context()); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %s\n", line)
-		}
+// warn prints each line of err, if any, as a warning.
+func warn(cmd *cobra.Command, err error) {
+	if err == nil {
+		return
+	}
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %s\n", strings.TrimPrefix(line, "runlog: "))
 	}
 }
 

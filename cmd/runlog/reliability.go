@@ -141,7 +141,7 @@ func loadFor(cmd *cobra.Command, name string) (*stores.File, error) {
 	}
 	if e, err := f.Get(name); err == nil {
 		if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
-			return nil, fmt.Errorf("log store %s: %w", name, err)
+			return nil, err
 		}
 	}
 	return f, nil
