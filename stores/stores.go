@@ -3,13 +3,23 @@
 // `runlog log-store register|list|describe|update|delete|set-default`
 // edit, and what a program uses to open "the store the user configured":
 //
-//	f, err := stores.Load("")         // the user's file, or empty
-//	store, err := f.Open(ctx, "")      // the default store; the local one if none
+//	f, err := stores.Load("")               // the user's file, or empty
+//	store, err := f.Open(ctx, "")            // the default store; the local one if none
+//	fetcher, err := f.OpenFetcher(ctx, "ci") // store ci's reader alone, to read only
 //
 // The file is JSON, in the user's config directory (runlog/stores.json;
 // $RUNLOG_CONFIG overrides), written with mode 0600 by an atomic rename.
 // Values of secret keys may be ${ENV_VAR} references, resolved only when a
 // store is opened; Masked hides the others wherever configuration is shown.
+//
+// Load only reads and parses the file: it runs no program and changes no
+// registry. The file also records external flavors, programs that speak
+// the JSON protocol described at External; registering them with runlog
+// runs them, and is explicit: RegisterExternal for the flavor of the store
+// about to be opened, RegisterExternals for all (to list them). A program
+// that is missing or broken then fails only the stores that use it.
+// Built-in flavors are registered by importing
+// github.com/runlog/runlog/flavors.
 package stores
 
 import (
