@@ -41,13 +41,39 @@ type ConfigKey struct {
 // database/sql drivers are: the package that implements it calls Register
 // in an init function, and users open stores by flavor name and
 // configuration.
+//
+// A flavor offers its store whole, to write and read (Open), and may offer
+// its reader alone (OpenFetcher), for programs that only read: a reader
+// opens no spool, starts no exporter and reads none of the write side's
+// settings, so a write side that is misconfigured, or cannot be set up on
+// the reading machine, does not stop anyone from reading.
 type Flavor struct {
+	// Name is what users open the flavor by: lower-case snake_case, unique
+	// in the process.
 	Name string
-	Doc  string
+	// Doc says in a sentence or two what the flavor stores to and reads
+	// from. It is shown by `runlog log-store flavor list`.
+	Doc string
+	// Keys are the configuration keys the flavor accepts; no others are.
 	Keys []ConfigKey
+
 	// Open makes a store from a validated configuration (every key known,
-	// typed, defaults applied, ${ENV} references resolved).
+	// typed, defaults applied, ${ENV} references resolved). It is
+	// required. It may assume nothing about the process's default logger,
+	// which the store replaces only at its first Activate. A store that
+	// holds records it could not deliver yet should implement [Flusher].
 	Open func(ctx context.Context, cfg Config) (LogStore, error)
+
+	// OpenFetcher, if not nil, makes the read side alone from the same
+	// validated configuration as Open. It must not set up anything that
+	// only writing needs: no spool or other directory is created, no
+	// exporter or connection is made, and keys and variables that only
+	// the write side reads ($RUNLOG_LEVEL, spool and export keys) are not
+	// parsed, so that their errors do not stop a reader. What it returns
+	// must fetch exactly what the store that Open returns fetches. A nil
+	// OpenFetcher means [OpenFetcher] opens the whole store with Open and
+	// reads through it.
+	OpenFetcher func(ctx context.Context, cfg Config) (Fetcher, error)
 }
 
 // Config is a flavor's validated configuration.
@@ -121,18 +147,43 @@ func LookupFlavor(name string) (Flavor, error) {
 
 // Open opens a store of the named flavor with the given configuration.
 func Open(ctx context.Context, flavor string, cfg map[string]string) (LogStore, error) {
-	f, err := LookupFlavor(flavor)
+	f, c, err := lookupConfig(flavor, cfg)
 	if err != nil {
-		return nil, err
-	}
-	c, err := f.Validate(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if c, err = f.resolve(c); err != nil {
 		return nil, err
 	}
 	return f.Open(ctx, c)
+}
+
+// OpenFetcher opens the read side of a store of the named flavor: what
+// reading programs (runlog logs, check, serve) use. It calls the flavor's
+// OpenFetcher, or, for a flavor without one, opens the whole store with
+// its Open and returns that.
+func OpenFetcher(ctx context.Context, flavor string, cfg map[string]string) (Fetcher, error) {
+	f, c, err := lookupConfig(flavor, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if f.OpenFetcher == nil {
+		return f.Open(ctx, c)
+	}
+	return f.OpenFetcher(ctx, c)
+}
+
+// lookupConfig returns the named flavor and cfg validated and resolved
+// for it.
+func lookupConfig(flavor string, cfg map[string]string) (Flavor, Config, error) {
+	f, err := LookupFlavor(flavor)
+	if err != nil {
+		return Flavor{}, nil, err
+	}
+	c, err := f.Validate(cfg)
+	if err != nil {
+		return Flavor{}, nil, err
+	}
+	if c, err = f.resolve(c); err != nil {
+		return Flavor{}, nil, err
+	}
+	return f, c, nil
 }
 
 // Key returns the configuration key named name ("-" read as "_").

@@ -3,7 +3,8 @@
 //
 //	import _ "github.com/runlog/runlog/flavors"
 //
-//	store, err := runlog.Open(ctx, "local", nil)
+//	store, err := runlog.Open(ctx, "local", nil)          // to write and read
+//	fetcher, err := runlog.OpenFetcher(ctx, "local", nil) // to read only
 //
 // Flavors:
 //
@@ -18,8 +19,28 @@
 //     receiver) and are read back from a Grafana Loki the user runs (key
 //     query_url) with package query/loki.
 //
+// Flavors built outside this repository (programs speaking a JSON
+// protocol) are registered by package stores.
+//
+// # Writer and reader
+//
+// Each flavor's Open returns an *otelstore.Store, the write path, with the
+// flavor's query adapter as its Fetcher. Its OpenFetcher returns the query
+// adapter alone (a *file.Reader, *loki.Client or *victorialogs.Client):
+// no otelstore, no spool directory, no exporter, and none of the keys and
+// variables only writing reads (level and $RUNLOG_LEVEL, the export and
+// spool keys), so a reader opens wherever the backend can be read, even
+// with a write side that is misconfigured. runlog logs and runlog check
+// read that way; the otel flavor's reader needs query_url (or
+// $RUNLOG_LOKI_URL), which its writer does not.
+//
+// The stores keep records they could not deliver in a spool; AsFlusher
+// gives the runlog.Flusher that replays it (runlog flush).
+//
 // The otel and victorialogs flavors share their export keys and honour
-// the standard OTEL_EXPORTER_OTLP_* variables when a key is unset.
+// the standard OTEL_EXPORTER_OTLP_* variables when a key is unset. TLS
+// from PEM files, on the export side and the read side alike, comes from
+// internal/httpconf.
 package flavors
 
 import (
@@ -57,7 +78,27 @@ func init() {
 			}
 			return NewLocal(c.String("dir"), c.Bool("sync"), opts)
 		},
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			dir, err := localDir(c.String("dir"))
+			if err != nil {
+				return nil, err
+			}
+			return file.New(dir), nil
+		},
 	})
+}
+
+// localDir returns dir, or the default data directory when dir is empty.
+func localDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	d, err := layout.DefaultRoot()
+	if err != nil {
+		return "", &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "local", Err: err,
+			Hint: "set RUNLOG_DATA_DIR or the dir config key"}
+	}
+	return d, nil
 }
 
 // NewLocal returns the embedded local store under dir, or under the
@@ -65,13 +106,9 @@ func init() {
 // and opts.Name are set by NewLocal; the spool defaults to dir/spool; the
 // other options apply as given.
 func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Store, error) {
-	if dir == "" {
-		d, err := layout.DefaultRoot()
-		if err != nil {
-			return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: "local", Err: err,
-				Hint: "set RUNLOG_DATA_DIR or the dir config key"}
-		}
-		dir = d
+	dir, err := localDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	opts.Name = "local " + strconv.Quote(dir)
 	if opts.SpoolDir == "" {

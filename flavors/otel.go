@@ -21,6 +21,16 @@ func init() {
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
 			return OpenOTel(ctx, c)
 		},
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			client, err := newLoki(c)
+			if err == nil && client == nil {
+				err = runlog.Invalidf("otel: no Loki to read from; set the query_url key (such as --query-url=http://127.0.0.1:3100) or RUNLOG_LOKI_URL")
+			}
+			if err != nil {
+				return nil, err
+			}
+			return client, nil
+		},
 	})
 }
 
@@ -43,26 +53,11 @@ func OpenOTel(_ context.Context, c runlog.Config) (*otelstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	queryURL := c.String("query_url")
-	if queryURL == "" {
-		queryURL = os.Getenv("RUNLOG_LOKI_URL")
+	client, err := newLoki(c)
+	if err != nil {
+		return nil, err
 	}
-	if queryURL != "" {
-		var labels []string
-		for l := range strings.SplitSeq(c.String("index_labels"), ",") {
-			if l = strings.TrimSpace(l); l != "" {
-				labels = append(labels, l)
-			}
-		}
-		client, err := loki.New(loki.Config{
-			URL: queryURL, TenantID: c.String("tenant_id"),
-			Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
-			CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
-			Timeout: c.Duration("query_timeout"), ServiceName: c.String("service_name"), IndexLabels: labels,
-		})
-		if err != nil {
-			return nil, err
-		}
+	if client != nil {
 		opts.Fetcher = client
 		opts.Name = "otel (loki " + client.URL() + ")"
 	}
@@ -71,4 +66,28 @@ func OpenOTel(_ context.Context, c runlog.Config) (*otelstore.Store, error) {
 		return nil, fmt.Errorf("runlog: open otel store: %w", err)
 	}
 	return s, nil
+}
+
+// newLoki returns the Loki client of an otel-flavor configuration, nil
+// when it names no Loki.
+func newLoki(c runlog.Config) (*loki.Client, error) {
+	queryURL := c.String("query_url")
+	if queryURL == "" {
+		queryURL = os.Getenv("RUNLOG_LOKI_URL")
+	}
+	if queryURL == "" {
+		return nil, nil
+	}
+	var labels []string
+	for l := range strings.SplitSeq(c.String("index_labels"), ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			labels = append(labels, l)
+		}
+	}
+	return loki.New(loki.Config{
+		URL: queryURL, TenantID: c.String("tenant_id"),
+		Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
+		CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
+		Timeout: c.Duration("query_timeout"), ServiceName: c.String("service_name"), IndexLabels: labels,
+	})
 }

@@ -23,6 +23,13 @@ func init() {
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
 			return OpenVictoriaLogs(ctx, c)
 		},
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			client, _, _, err := newVictoriaLogs(c)
+			if err != nil {
+				return nil, err
+			}
+			return client, nil
+		},
 	})
 }
 
@@ -42,34 +49,7 @@ var VictoriaLogsKeys = slices.Concat([]runlog.ConfigKey{
 // OpenVictoriaLogs opens a victorialogs-flavor store from a validated
 // configuration.
 func OpenVictoriaLogs(_ context.Context, c runlog.Config) (*otelstore.Store, error) {
-	base := c.String("url")
-	if base == "" {
-		base = os.Getenv("RUNLOG_VICTORIALOGS_URL")
-	}
-	if base == "" {
-		return nil, runlog.Invalidf("victorialogs: no url; set the url key (such as --url=http://127.0.0.1:9428) or RUNLOG_VICTORIALOGS_URL")
-	}
-	tenant := func(key string) (uint32, error) {
-		n := c.Int(key)
-		if n < 0 || n > 1<<32-1 {
-			return 0, runlog.Invalidf("victorialogs: %s %d is out of range; use 0 to %d", key, n, uint32(1<<32-1))
-		}
-		return uint32(n), nil
-	}
-	account, err := tenant("account_id")
-	if err != nil {
-		return nil, err
-	}
-	project, err := tenant("project_id")
-	if err != nil {
-		return nil, err
-	}
-	client, err := victorialogs.New(victorialogs.Config{
-		URL: base, AccountID: account, ProjectID: project,
-		Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
-		CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
-		Timeout: c.Duration("query_timeout"),
-	})
+	client, account, project, err := newVictoriaLogs(c)
 	if err != nil {
 		return nil, err
 	}
@@ -98,4 +78,39 @@ func OpenVictoriaLogs(_ context.Context, c runlog.Config) (*otelstore.Store, err
 		return nil, fmt.Errorf("runlog: open victorialogs store: %w", err)
 	}
 	return s, nil
+}
+
+// newVictoriaLogs returns the VictoriaLogs client of a victorialogs-flavor
+// configuration, and its tenant.
+func newVictoriaLogs(c runlog.Config) (client *victorialogs.Client, account, project uint32, err error) {
+	base := c.String("url")
+	if base == "" {
+		base = os.Getenv("RUNLOG_VICTORIALOGS_URL")
+	}
+	if base == "" {
+		return nil, 0, 0, runlog.Invalidf("victorialogs: no url; set the url key (such as --url=http://127.0.0.1:9428) or RUNLOG_VICTORIALOGS_URL")
+	}
+	tenant := func(key string) (uint32, error) {
+		n := c.Int(key)
+		if n < 0 || n > 1<<32-1 {
+			return 0, runlog.Invalidf("victorialogs: %s %d is out of range; use 0 to %d", key, n, uint32(1<<32-1))
+		}
+		return uint32(n), nil
+	}
+	if account, err = tenant("account_id"); err != nil {
+		return nil, 0, 0, err
+	}
+	if project, err = tenant("project_id"); err != nil {
+		return nil, 0, 0, err
+	}
+	client, err = victorialogs.New(victorialogs.Config{
+		URL: base, AccountID: account, ProjectID: project,
+		Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
+		CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
+		Timeout: c.Duration("query_timeout"),
+	})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return client, account, project, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -52,7 +53,8 @@ type describeOut struct {
 }
 
 // RegisterFlavor runs `path describe`, registers the flavor it describes
-// with runlog, and records it in f so that later loads register it again.
+// with runlog, and records it in f so that RegisterExternals registers it
+// again after a later Load.
 func (f *File) RegisterFlavor(ctx context.Context, path string) (runlog.Flavor, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -60,13 +62,16 @@ func (f *File) RegisterFlavor(ctx context.Context, path string) (runlog.Flavor, 
 	}
 	fl, err := describe(ctx, abs)
 	if err != nil {
-		return runlog.Flavor{}, err
+		return runlog.Flavor{}, &runlog.Error{Kind: runlog.ErrInvalid, Op: "flavor register", Err: err,
+			Hint: "an external flavor is a program answering `describe` and `fetch` (see docs/cli.md)"}
 	}
-	if _, err := runlog.LookupFlavor(fl.Name); err == nil {
-		if ext, ok := f.Flavors[fl.Name]; !ok || ext.Exec != abs {
-			return runlog.Flavor{}, runlog.Invalidf("a flavor named %q exists already; the program must describe another name", fl.Name)
-		}
-	} else {
+	ext, recorded := f.Flavors[fl.Name]
+	_, err = runlog.LookupFlavor(fl.Name)
+	registered := err == nil
+	if recorded && ext.Exec != abs || registered && !recorded {
+		return runlog.Flavor{}, runlog.Invalidf("a flavor named %q exists already; the program must describe another name", fl.Name)
+	}
+	if !registered {
 		runlog.Register(fl)
 	}
 	if f.Flavors == nil {
@@ -76,22 +81,47 @@ func (f *File) RegisterFlavor(ctx context.Context, path string) (runlog.Flavor, 
 	return fl, nil
 }
 
-// registerExternals registers f's external flavors with runlog, skipping
-// those already registered (loaded twice in one process).
-func (f *File) registerExternals(ctx context.Context) error {
-	for name, ext := range f.Flavors {
-		if _, err := runlog.LookupFlavor(name); err == nil {
-			continue
-		}
-		fl, err := describe(ctx, ext.Exec)
-		if err != nil {
-			return fmt.Errorf("external flavor %s: %w", name, err)
-		}
-		if fl.Name != name {
-			return runlog.Invalidf("external flavor %s: %s now describes itself as %q; register it again", name, ext.Exec, fl.Name)
-		}
-		runlog.Register(fl)
+// RegisterExternals registers with runlog every external flavor recorded
+// in f that is not registered yet, running each program's `describe`. A
+// program that fails does not stop the others: they are registered, and
+// the error joins one error per failed flavor, each naming the program and
+// what to do. Only stores of a failed flavor are then unusable.
+func (f *File) RegisterExternals(ctx context.Context) error {
+	names := make([]string, 0, len(f.Flavors))
+	for name := range f.Flavors {
+		names = append(names, name)
 	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, f.RegisterExternal(ctx, name))
+	}
+	return errors.Join(errs...)
+}
+
+// RegisterExternal registers with runlog the external flavor named flavor,
+// running its program's `describe`, if f records one of that name and it
+// is not registered yet; otherwise it does nothing. Commands that open a
+// store call it with the store's flavor, so that a broken external flavor
+// breaks only the stores that use it.
+func (f *File) RegisterExternal(ctx context.Context, flavor string) error {
+	ext, ok := f.Flavors[flavor]
+	if !ok {
+		return nil
+	}
+	if _, err := runlog.LookupFlavor(flavor); err == nil {
+		return nil
+	}
+	fl, err := describe(ctx, ext.Exec)
+	if err != nil {
+		return &runlog.Error{Kind: runlog.ErrInvalid, Op: "external flavor", Store: flavor, Err: err,
+			Hint: "fix or reinstall the program, then run `runlog log-store flavor register " + ext.Exec + "`, or delete the stores that use the flavor"}
+	}
+	if fl.Name != flavor {
+		return runlog.Invalidf("external flavor %s: %s now describes itself as %q; register it again with `runlog log-store flavor register %s`",
+			flavor, ext.Exec, fl.Name, ext.Exec)
+	}
+	runlog.Register(fl)
 	return nil
 }
 
@@ -103,11 +133,14 @@ func describe(ctx context.Context, path string) (runlog.Flavor, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return runlog.Flavor{}, runlog.Invalidf("%s describe: %v %s; an external flavor is a program answering `describe` and `fetch` (see docs/cli.md)", path, err, bytes.TrimSpace(stderr.Bytes()))
+		if msg := bytes.TrimSpace(stderr.Bytes()); len(msg) > 0 {
+			err = fmt.Errorf("%w: %.300s", err, msg)
+		}
+		return runlog.Flavor{}, fmt.Errorf("%s describe: %w", path, err)
 	}
 	var d describeOut
 	if err := json.Unmarshal(out, &d); err != nil || d.Name == "" {
-		return runlog.Flavor{}, runlog.Invalidf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
+		return runlog.Flavor{}, fmt.Errorf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
 	}
 	keys := append([]runlog.ConfigKey(nil), d.Keys...)
 	for _, k := range exportKeys {
@@ -120,6 +153,9 @@ func describe(ctx context.Context, path string) (runlog.Flavor, error) {
 		Doc:  d.Doc + " (external: " + path + ")",
 		Keys: keys,
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) { return openExternal(ctx, path, c) },
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			return execFetcher{path: path, cfg: c}, nil
+		},
 	}, nil
 }
 

@@ -3,13 +3,23 @@
 // `runlog log-store register|list|describe|update|delete|set-default`
 // edit, and what a program uses to open "the store the user configured":
 //
-//	f, err := stores.Load("")         // the user's file, or empty
-//	store, err := f.Open(ctx, "")      // the default store; the local one if none
+//	f, err := stores.Load("")               // the user's file, or empty
+//	store, err := f.Open(ctx, "")            // the default store; the local one if none
+//	fetcher, err := f.OpenFetcher(ctx, "ci") // store ci's reader alone, to read only
 //
 // The file is JSON, in the user's config directory (runlog/stores.json;
 // $RUNLOG_CONFIG overrides), written with mode 0600 by an atomic rename.
 // Values of secret keys may be ${ENV_VAR} references, resolved only when a
 // store is opened; Masked hides the others wherever configuration is shown.
+//
+// Load only reads and parses the file: it runs no program and changes no
+// registry. The file also records external flavors, programs that speak
+// the JSON protocol described at External; registering them with runlog
+// runs them, and is explicit: RegisterExternal for the flavor of the store
+// about to be opened, RegisterExternals for all (to list them). A program
+// that is missing or broken then fails only the stores that use it.
+// Built-in flavors are registered by importing
+// github.com/runlog/runlog/flavors.
 package stores
 
 import (
@@ -22,6 +32,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/runlog/runlog"
@@ -57,7 +68,8 @@ func DefaultPath() (string, error) {
 }
 
 // Load reads the stores file at path ("" for DefaultPath). A missing file
-// is an empty one.
+// is an empty one. Load only reads and parses: it runs no program and
+// registers no flavor (see RegisterExternals).
 func Load(path string) (*File, error) {
 	if path == "" {
 		var err error
@@ -79,9 +91,6 @@ func Load(path string) (*File, error) {
 	}
 	if f.Stores == nil {
 		f.Stores = map[string]Entry{}
-	}
-	if err := f.registerExternals(context.Background()); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
@@ -222,31 +231,64 @@ func (f *File) get(name string) (Entry, error) {
 	return e, nil
 }
 
-// Open opens the store named name; "" means the default store, and with no
-// default, the embedded local store (so that a fresh machine needs no
-// set-up). The flavors must be registered (import
-// github.com/runlog/runlog/flavors).
+// Open opens the store named name, to write and read; "" means the
+// default store, and with no default, the embedded local store (so that a
+// fresh machine needs no set-up). The store's flavor must be registered:
+// the built-in ones by importing github.com/runlog/runlog/flavors, an
+// external one by RegisterExternal.
 func (f *File) Open(ctx context.Context, name string) (runlog.LogStore, error) {
-	if name == "" {
-		name = f.Default
-	}
-	if name == "" {
-		return runlog.Open(ctx, "local", nil)
-	}
-	e, err := f.get(name)
+	e, err := f.entry(name)
 	if err != nil {
 		return nil, err
 	}
 	return runlog.Open(ctx, e.Flavor, e.Config)
 }
 
+// OpenFetcher opens the read side alone of the store named name, chosen
+// as Open chooses it (see runlog.OpenFetcher): what programs that only
+// read use, so that nothing of the write side (spool, exporter, level) is
+// set up or can fail.
+func (f *File) OpenFetcher(ctx context.Context, name string) (runlog.Fetcher, error) {
+	e, err := f.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	return runlog.OpenFetcher(ctx, e.Flavor, e.Config)
+}
+
+// entry returns the store Open opens for name, and checks that its
+// flavor is registered.
+func (f *File) entry(name string) (Entry, error) {
+	if name == "" {
+		name = f.Default
+	}
+	if name == "" {
+		return Entry{Flavor: "local"}, nil
+	}
+	e, err := f.get(name)
+	if err != nil {
+		return Entry{}, err
+	}
+	if ext, ok := f.Flavors[e.Flavor]; ok {
+		if _, err := runlog.LookupFlavor(e.Flavor); err != nil {
+			return Entry{}, &runlog.Error{Kind: runlog.ErrNotFound, Op: "open", Store: name,
+				Err:  fmt.Errorf("external flavor %s (%s) is not registered in this process", e.Flavor, ext.Exec),
+				Hint: "call File.RegisterExternal(ctx, " + strconv.Quote(e.Flavor) + ") before opening the store"}
+		}
+	}
+	return e, nil
+}
+
 // Masked returns cfg with the values of the flavor's secret keys replaced
-// by "****", except ${ENV_VAR} references, which hold no secret.
+// by "****", except ${ENV_VAR} references, which hold no secret. When the
+// flavor is not registered (an external flavor whose program fails), which
+// keys are secret is unknown, and every value is masked.
 func Masked(flavor string, cfg map[string]string) map[string]string {
-	fl, _ := runlog.LookupFlavor(flavor)
+	fl, err := runlog.LookupFlavor(flavor)
+	known := err == nil
 	out := make(map[string]string, len(cfg))
 	for k, v := range cfg {
-		if key, ok := fl.Key(k); ok && key.Secret && !isEnvRef(v) {
+		if key, ok := fl.Key(k); (!known || ok && key.Secret) && !isEnvRef(v) {
 			v = "****"
 		}
 		out[k] = v

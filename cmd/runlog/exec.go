@@ -10,7 +10,6 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/capture"
-	"github.com/runlog/runlog/stores"
 )
 
 // exitCode carries an exit code out of a command without a message.
@@ -38,7 +37,7 @@ with the program's exit code. A last record states the exit code and cause
 			if sc.RunID == "" {
 				return fmt.Errorf("--run is required")
 			}
-			f, err := stores.Load("")
+			f, err := loadFor(cmd, store)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -37,7 +38,7 @@ func newFlavor() *cobra.Command {
 		Example: "  runlog log-store flavor list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := stores.Load(""); err != nil { // registers external flavors
+			if err := registerExternals(cmd); err != nil {
 				return err
 			}
 			w := table(cmd.OutOrStdout())
@@ -53,7 +54,11 @@ func newFlavor() *cobra.Command {
 		Example: "  runlog log-store flavor describe otel",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := stores.Load(""); err != nil { // registers external flavors
+			sf, err := stores.Load("")
+			if err != nil {
+				return err
+			}
+			if err := sf.RegisterExternal(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			f, err := runlog.LookupFlavor(args[0])
@@ -155,6 +160,9 @@ opened; they are never printed.`,
 				return usageError(cmd, fmt.Errorf("missing --flavor; see 'runlog log-store flavor list'"))
 			}
 			return editStores(func(f *stores.File) error {
+				if err := f.RegisterExternal(cmd.Context(), flavor); err != nil {
+					return err
+				}
 				if err := f.Register(name, flavor, cfg); err != nil {
 					return err
 				}
@@ -186,6 +194,11 @@ func newUpdate() *cobra.Command {
 				return usageError(cmd, fmt.Errorf("a store's flavor cannot change; delete it and register it again"))
 			}
 			return editStores(func(f *stores.File) error {
+				if e, err := f.Get(name); err == nil {
+					if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+						return err
+					}
+				}
 				if err := f.Update(name, cfg); err != nil {
 					return err
 				}
@@ -207,6 +220,13 @@ func newStoreList() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Masked needs a flavor's keys to tell secrets; the stores of a
+			// broken external flavor are shown all masked.
+			var errs []error
+			for _, n := range f.Names() {
+				errs = append(errs, f.RegisterExternal(cmd.Context(), f.Stores[n].Flavor))
+			}
+			warn(cmd, errors.Join(errs...))
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "NAME\tFLAVOR\tDEFAULT\tCONFIG")
 			if len(f.Stores) == 0 {
@@ -235,6 +255,9 @@ func newDescribe() *cobra.Command {
 			e, err := f.Get(args[0])
 			if err != nil {
 				return err
+			}
+			if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+				warn(cmd, err) // shown all masked, so that it can still be inspected
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", args[0], e.Flavor, yes(args[0] == f.Default))
@@ -279,6 +302,27 @@ func newDelete() *cobra.Command {
 func newSetDefault() *cobra.Command {
 	return nameCommand("set-default", "Make a log store the default", "  runlog log-store set-default ci",
 		(*stores.File).SetDefault, "default log store: %s")
+}
+
+// registerExternals registers the external flavors of the stores file,
+// warning about those whose program fails.
+func registerExternals(cmd *cobra.Command) error {
+	f, err := stores.Load("")
+	if err != nil {
+		return err
+	}
+	warn(cmd, f.RegisterExternals(cmd.Context()))
+	return nil
+}
+
+// warn prints each line of err, if any, as a warning.
+func warn(cmd *cobra.Command, err error) {
+	if err == nil {
+		return
+	}
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %s\n", strings.TrimPrefix(line, "runlog: "))
+	}
 }
 
 func editStores(edit func(*stores.File) error) error {

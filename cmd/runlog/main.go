@@ -1,11 +1,23 @@
-// Command runlog reads pipeline run logs from a runlog store.
+// Command runlog runs programs into a runlog store and reads pipeline run
+// logs back from it.
 //
-//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--limit N] [-o text|jsonl] [--store NAME]
-//	runlog log-store flavor list | describe FLAVOR
+//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow] [-o text|json|jsonl] [--store NAME]
+//	runlog check RUN_ID [--step S] [--source SRC] [-o text|json] [--store NAME]
+//	runlog exec --run RUN [--step S] [--source SRC] [--attempt N] [--store NAME] -- COMMAND [ARGS...]
+//	runlog flush [--store NAME]
+//	runlog log-store flavor list | describe FLAVOR | register PROGRAM
 //	runlog log-store register NAME --flavor FLAVOR --key=value ...
 //	runlog log-store list | describe NAME | update NAME --key=value | delete NAME | set-default NAME
+//	runlog completion bash|zsh|fish|powershell
 //
-// With no store registered it reads the embedded local store
+// logs and check open only the store's reader (runlog.OpenFetcher): no
+// spool, no exporter, no $RUNLOG_LEVEL. exec opens the whole store, flush
+// too, and replays its spool through runlog.Flusher. A command that opens
+// a store runs the program of that store's external flavor, if it has
+// one, and no other; the log-store commands that only edit the file run
+// none.
+//
+// With no store registered it uses the embedded local store
 // ($RUNLOG_DATA_DIR or the user's data directory). The CLI holds no logic of
 // its own: it parses flags, calls the library, and prints.
 package main
@@ -120,7 +132,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 			if err != nil {
 				return err
 			}
-			s, err := openStore(cmd, store)
+			s, err := openFetcher(cmd, store)
 			if err != nil {
 				return err
 			}

@@ -3,11 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
-	"github.com/runlog/runlog/otelstore"
+	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/stores"
 )
 
@@ -31,11 +32,14 @@ still running in other processes are left to them. See docs/reliability.md.`,
 			if err != nil {
 				return err
 			}
-			ots, ok := s.(*otelstore.Store)
-			if !ok || ots.SpoolDir() == "" {
-				return fmt.Errorf("store %q has no spool to flush", store)
+			fl, ok := flavors.AsFlusher(s)
+			if !ok {
+				return fmt.Errorf("%s keeps no records to flush", storeName(store))
 			}
-			rep, err := ots.Flush(cmd.Context())
+			rep, err := fl.Flush(cmd.Context())
+			if err == nil && rep.Dir == "" {
+				return fmt.Errorf("%s has no spool to flush", storeName(store))
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), rep)
 			return err
 		},
@@ -67,7 +71,7 @@ Exit codes: 0 all complete; 1 error; 4 no entries; 5 not all complete.`,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("output %q: use text or json", output)
 			}
-			s, err := openStore(cmd, store)
+			s, err := openFetcher(cmd, store)
 			if err != nil {
 				return err
 			}
@@ -104,11 +108,49 @@ Exit codes: 0 all complete; 1 error; 4 no entries; 5 not all complete.`,
 	return cmd
 }
 
-// openStore opens a registered store, the default one when name is empty.
+// openStore opens a registered store, the default one when name is
+// empty, to write and read.
 func openStore(cmd *cobra.Command, name string) (runlog.LogStore, error) {
-	f, err := stores.Load("")
+	f, err := loadFor(cmd, name)
 	if err != nil {
 		return nil, err
 	}
 	return f.Open(cmd.Context(), name)
+}
+
+// openFetcher opens the read side alone of a registered store, the default
+// one when name is empty: nothing of the write side is set up.
+func openFetcher(cmd *cobra.Command, name string) (runlog.Fetcher, error) {
+	f, err := loadFor(cmd, name)
+	if err != nil {
+		return nil, err
+	}
+	return f.OpenFetcher(cmd.Context(), name)
+}
+
+// loadFor loads the stores file and registers the external flavor of the
+// store named name (the default store when empty), if it has one: the only
+// program a command that opens one store runs.
+func loadFor(cmd *cobra.Command, name string) (*stores.File, error) {
+	f, err := stores.Load("")
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = f.Default
+	}
+	if e, err := f.Get(name); err == nil {
+		if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// storeName names a --store value in messages.
+func storeName(name string) string {
+	if name == "" {
+		return "the default store"
+	}
+	return "store " + strconv.Quote(name)
 }

@@ -1,0 +1,82 @@
+package stores_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/stores"
+)
+
+// TestLoadRunsNoProgram: Load only reads the file. An external flavor's
+// program runs when it is registered, and one that is missing fails only
+// the stores that use it.
+func TestLoadRunsNoProgram(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	prog := filepath.Join(dir, "flavor.sh")
+	script := "#!/bin/sh\ntouch '" + marker + "'\necho '{\"name\": \"marked\", \"doc\": \"d\", \"keys\": []}'\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "gone")
+	path := filepath.Join(dir, "stores.json")
+	file := `{"default": "ghost", "stores": {
+		"ghost": {"flavor": "ghosted"},
+		"m": {"flavor": "marked"},
+		"l": {"flavor": "local", "config": {"dir": "` + filepath.Join(dir, "data") + `"}}},
+		"flavors": {"ghosted": {"exec": "` + missing + `"}, "marked": {"exec": "` + prog + `"}}}`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	f, err := stores.Load(path)
+	if err != nil {
+		t.Fatalf("Load of a file naming a missing program = %v; want it read", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("Load ran an external flavor's program")
+	}
+	if _, err := runlog.LookupFlavor("marked"); err == nil {
+		t.Fatal("Load registered an external flavor")
+	}
+	if _, err := f.OpenFetcher(t.Context(), "l"); err != nil {
+		t.Fatalf("OpenFetcher(l) = %v", err)
+	}
+	if _, err := f.Open(t.Context(), "m"); !errors.Is(err, runlog.ErrNotFound) || !strings.Contains(err.Error(), prog) || !strings.Contains(err.Error(), "RegisterExternal") {
+		t.Fatalf("Open of an unregistered external flavor's store = %v; want ErrNotFound naming %s and RegisterExternal", err, prog)
+	}
+	if err := f.Delete("ghost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+
+	err = f.RegisterExternals(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "external flavor ghosted: invalid argument: "+missing+" describe") || !strings.Contains(err.Error(), "delete the stores that use the flavor") {
+		t.Fatalf("RegisterExternals = %v; want the missing program named, with what to do", err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("RegisterExternals did not run the working program")
+	}
+	if _, err := runlog.LookupFlavor("marked"); err != nil {
+		t.Fatalf("the working external flavor is not registered after a failing one: %v", err)
+	}
+	if _, err := f.OpenFetcher(t.Context(), "m"); err != nil {
+		t.Fatalf("OpenFetcher of the working external flavor's store = %v", err)
+	}
+	if err := f.RegisterExternal(t.Context(), "local"); err != nil {
+		t.Fatalf("RegisterExternal of a built-in flavor = %v; want nothing done", err)
+	}
+}
+
+func TestMaskedUnknownFlavor(t *testing.T) {
+	m := stores.Masked("no_such_flavor", map[string]string{"url": "http://x", "token": "${T}"})
+	if m["url"] != "****" || m["token"] != "${T}" {
+		t.Fatalf("Masked(unknown flavor) = %v; want every value but references masked", m)
+	}
+}
