@@ -1,8 +1,11 @@
 package storetest_test
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/flavors"
@@ -29,4 +32,38 @@ func ExampleRun() {
 		})
 	}
 	_ = testConformance // in your code: func TestConformance(t *testing.T) { ... }
+}
+
+// With Harness.New, each check gets a store of its own, made with the
+// check's subtest, as slogtest.Run makes a handler per case.
+func ExampleRun_newStorePerCheck() {
+	// snippet:harness-new
+	testConformance := func(t *testing.T) {
+		storetest.Run(t, storetest.Harness{New: func(t *testing.T) runlog.LogStore {
+			store, err := flavors.NewLocal(t.TempDir(), false, otelstore.Options{
+				MinLevel: runlog.LevelDebug,
+				Console:  slog.DiscardHandler,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return store // its directory is removed when the check ends
+		}})
+	}
+	// end snippet
+	_ = testConformance // in your code: func TestConformance(t *testing.T) { ... }
+}
+
+// Outside a test, for instance to vet a deployed store from a command,
+// TestStore returns the failed checks as one error.
+func ExampleTestStore() {
+	vet := func(ctx context.Context, store runlog.LogStore) {
+		if err := storetest.TestStore(ctx, storetest.Harness{Store: store, Timeout: time.Minute}); err != nil {
+			// One line per failure, naming its check, such as
+			// storetest: RoundTrip: entry "hello": StepID = ""; want "train"
+			// Each failed check is a *storetest.CheckError in the errors.Join.
+			fmt.Println(err)
+		}
+	}
+	_ = vet
 }

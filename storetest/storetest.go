@@ -8,6 +8,15 @@
 //		storetest.Run(t, storetest.Harness{Store: store})
 //	}
 //
+// To give every check a store of its own, as slogtest.Run gives every case
+// a new handler, set Harness.New instead of Harness.Store; Run calls it
+// with each check's subtest:
+//
+//	storetest.Run(t, storetest.Harness{New: newMyStore}) // func(*testing.T) runlog.LogStore
+//
+// Outside package testing, TestStore runs the same checks, as
+// slogtest.TestHandler does, and returns an error for each one that fails.
+//
 // The checks write through the store (Activate, slog calls, Deactivate) and
 // read back with Fetch: every LogEntry field, nesting, concurrent steps
 // with zero misattributed records, ordering, paging across cursor
@@ -16,9 +25,11 @@
 // unknown run, hostile ids and bad input. Each check uses runs of its own,
 // so one store serves them all, and a store shared with other data works.
 //
-// While it runs, Run sets the default slog logger to one that discards, so
-// that the console output of activations stays quiet; it restores it at
-// the end. Checks named in Harness.Skip are reported as skipped.
+// While it runs, the suite sets the default slog logger to one that
+// discards, so that the console output of activations stays quiet; it
+// restores it at the end. Since activations replace the process's default
+// logger too, run one suite at a time in a process.
+// Checks named in Harness.Skip are reported as skipped.
 //
 // Failures say what was expected and what came back, with the run and step
 // ids, so that a store author can reproduce them with Fetch.
@@ -31,18 +42,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/runlog/runlog"
 )
 
-// Harness describes the store under test.
+// Harness describes the store under test. Set Store or New, not both.
 type Harness struct {
-	// Store is the store under test. It must be set to store DEBUG records.
+	// Store is the store under test, shared by every check. It must be set
+	// to store DEBUG records.
 	Store runlog.LogStore
+	// New, if set instead of Store, returns a new store for one check, like
+	// slogtest.Run's newHandler: Run calls it once per check it runs (not
+	// for skipped ones), with that check's subtest, so that t.TempDir and
+	// t.Cleanup belong to the check and no check sees another's records.
+	// New may end the check with t.Fatal. TestStore has no *testing.T to
+	// give it and requires Store.
+	New func(t *testing.T) runlog.LogStore
 	// Timeout bounds the wait for records to become visible to Fetch after
 	// Deactivate, for backends that ingest asynchronously. Default 30s.
 	Timeout time.Duration
@@ -96,11 +117,97 @@ var checks = []check{
 	{"AfterDeactivate", (*suite).afterDeactivate},
 }
 
-// Run runs every check against h.Store as subtests of t.
+// Run runs every check as a subtest of t, against h.Store or, with h.New
+// set, against a new store for each check.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	if h.Store == nil {
-		t.Fatal("storetest: Harness.Store is nil")
+	if err := h.init(); err != nil {
+		t.Fatal(err)
+	}
+	defer quiet()()
+	prefix := "storetest-" + randHex(4)
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if slices.Contains(h.Skip, c.name) {
+				t.Skipf("store does not claim %s (Harness.Skip)", c.name)
+			}
+			store := h.Store
+			if h.New != nil {
+				if store = h.New(t); store == nil {
+					t.Fatal("storetest: Harness.New returned a nil store")
+				}
+			}
+			c.run(&suite{t: t, h: &h, s: store, base: t.Context(), prefix: prefix + "-" + c.name})
+		})
+	}
+}
+
+// TestStore runs every check against h.Store, one after another, and
+// returns an error for each check that fails, a [*CheckError] naming it,
+// combined with errors.Join; nil means the store passed. It is the form for
+// callers outside package testing, as slogtest.TestHandler is; in a test,
+// Run reports check by check. The checks are the same and as strict.
+//
+// The checks pass ctx to Activate and Fetch; once ctx is done, TestStore
+// runs no further check and adds ctx's error. Checks named in h.Skip are
+// not run. TestStore returns an error at once if h.Store is nil or h.New
+// is set.
+func TestStore(ctx context.Context, h Harness) error {
+	if err := h.init(); err != nil {
+		return err
+	}
+	if h.New != nil {
+		return errors.New("storetest: TestStore needs Harness.Store: Harness.New takes a *testing.T; use Run in a test")
+	}
+	defer quiet()()
+	prefix := "storetest-" + randHex(4)
+	var errs []error
+	for _, c := range checks {
+		if slices.Contains(h.Skip, c.name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("storetest: stopped before %s: %w", c.name, context.Cause(ctx)))
+			break
+		}
+		r := &collector{}
+		r.run(func() {
+			c.run(&suite{t: r, h: &h, s: h.Store, base: ctx, prefix: prefix + "-" + c.name})
+		})
+		if len(r.failures) > 0 {
+			errs = append(errs, &CheckError{Check: c.name, Failures: r.failures})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckError is what TestStore returns for one failed check.
+type CheckError struct {
+	// Check is the check's name, one of Checks().
+	Check string
+	// Failures are what the check reported, in order; the check stops at
+	// the first failure it cannot go on from.
+	Failures []string
+}
+
+func (e *CheckError) Error() string {
+	if len(e.Failures) == 0 {
+		return "storetest: " + e.Check + " failed"
+	}
+	lines := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		lines[i] = "storetest: " + e.Check + ": " + f
+	}
+	return strings.Join(lines, "\n")
+}
+
+// init checks h and fills in defaults.
+func (h *Harness) init() error {
+	switch {
+	case h.Store == nil && h.New == nil:
+		return errors.New("storetest: set Harness.Store or Harness.New")
+	case h.Store != nil && h.New != nil:
+		return errors.New("storetest: set Harness.Store or Harness.New, not both")
 	}
 	if h.AttributeKey == nil {
 		h.AttributeKey = func(k string) string { return k }
@@ -108,31 +215,76 @@ func Run(t *testing.T, h Harness) {
 	if h.Timeout == 0 {
 		h.Timeout = 30 * time.Second
 	}
+	return nil
+}
+
+// quiet sets the default logger to one that discards and returns a
+// function that restores the previous one.
+func quiet() (restore func()) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	defer slog.SetDefault(prev)
+	return func() { slog.SetDefault(prev) }
+}
 
-	prefix := "storetest-" + randHex(4)
-	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) {
-			if slices.Contains(h.Skip, c.name) {
-				t.Skipf("store does not claim %s (Harness.Skip)", c.name)
-			}
-			c.run(&suite{t: t, h: &h, s: h.Store, prefix: prefix + "-" + c.name})
-		})
-	}
+// reporter is what a check reports failures to: the check's subtest in Run,
+// a collector in TestStore. *testing.T implements it.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// collector is TestStore's reporter. It keeps what a check reports, and
+// Fatal and Fatalf end the check as testing.T's do, with runtime.Goexit,
+// so a check reads the same under both forms.
+type collector struct {
+	mu       sync.Mutex
+	failures []string
+}
+
+// run calls check on a goroutine of its own, which Fatal may end, and
+// waits for it.
+func (c *collector) run(check func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check()
+	}()
+	<-done
+}
+
+func (c *collector) add(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures = append(c.failures, msg)
+}
+
+func (c *collector) Helper() {}
+
+func (c *collector) Errorf(format string, args ...any) { c.add(fmt.Sprintf(format, args...)) }
+
+func (c *collector) Fatal(args ...any) {
+	c.add(strings.TrimSuffix(fmt.Sprintln(args...), "\n"))
+	runtime.Goexit()
+}
+
+func (c *collector) Fatalf(format string, args ...any) {
+	c.add(fmt.Sprintf(format, args...))
+	runtime.Goexit()
 }
 
 type suite struct {
-	t      *testing.T
+	t      reporter
 	h      *Harness
 	s      runlog.LogStore
+	base   context.Context // of the subtest in Run, the caller's in TestStore
 	prefix string
 }
 
-func (s *suite) run(name string) string { return s.prefix + "-" + name }
+func (s *suite) ctx() context.Context { return s.base }
 
-func (s *suite) ctx() context.Context { return s.t.Context() }
+func (s *suite) run(name string) string { return s.prefix + "-" + name }
 
 func (s *suite) activate(ctx context.Context, sc runlog.Scope) context.Context {
 	s.t.Helper()

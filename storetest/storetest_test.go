@@ -2,9 +2,12 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,16 +109,25 @@ func TestBrokenStoreHelper(t *testing.T) {
 	storetest.Run(t, storetest.Harness{Store: broken[name](localStore(t)), Timeout: time.Second})
 }
 
+// brokenCases pairs each broken store with the check that must catch it
+// and what its failure must say.
+var brokenCases = []struct {
+	store, check string
+	want         string // in the failure output
+}{
+	{"dropStep", "RoundTrip", `StepID = "" ; want "train"`},
+	{"dupBoundary", "Paging", "returned twice"},
+	{"ignoreContext", "ConcurrentSteps", "misattributed"},
+	{"lenientFetch", "InvalidInput", "Fetch with an empty RunID = <nil>; want an error wrapping runlog.ErrInvalid"},
+}
+
+// says reports whether out contains want, spacing before ";" aside.
+func says(out, want string) bool {
+	return strings.Contains(strings.ReplaceAll(out, `"" ;`, `"";`), strings.ReplaceAll(want, `"" ;`, `"";`))
+}
+
 func TestBrokenStoresFail(t *testing.T) {
-	for _, c := range []struct {
-		store, check string
-		want         string // in the failure output
-	}{
-		{"dropStep", "RoundTrip", `StepID = "" ; want "train"`},
-		{"dupBoundary", "Paging", "returned twice"},
-		{"ignoreContext", "ConcurrentSteps", "misattributed"},
-		{"lenientFetch", "InvalidInput", "Fetch with an empty RunID = <nil>; want an error wrapping runlog.ErrInvalid"},
-	} {
+	for _, c := range brokenCases {
 		t.Run(c.store, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStoreHelper$/^"+c.check+"$", "-test.v")
 			cmd.Env = append(os.Environ(), "STORETEST_BROKEN="+c.store)
@@ -126,7 +138,7 @@ func TestBrokenStoresFail(t *testing.T) {
 			if !strings.Contains(string(out), "--- FAIL: TestBrokenStoreHelper/"+c.check) {
 				t.Fatalf("the %s check did not fail; output:\n%s", c.check, out)
 			}
-			if !strings.Contains(strings.ReplaceAll(string(out), `"" ;`, `"";`), strings.ReplaceAll(c.want, `"" ;`, `"";`)) {
+			if !says(string(out), c.want) {
 				t.Fatalf("failure output does not say %q; output:\n%s", c.want, out)
 			}
 		})
@@ -149,4 +161,167 @@ func TestChecksNamed(t *testing.T) {
 			t.Errorf("Checks() = %s; missing %s", got, want)
 		}
 	}
+}
+
+// only returns Harness.Skip for running just the named checks.
+func only(names ...string) []string {
+	var skip []string
+	for _, c := range storetest.Checks() {
+		if !slices.Contains(names, c) {
+			skip = append(skip, c)
+		}
+	}
+	return skip
+}
+
+// recordingStore remembers the runs it was asked to write or read.
+type recordingStore struct {
+	runlog.LogStore
+	mu   sync.Mutex
+	runs map[string]bool
+}
+
+func (s *recordingStore) record(run string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs[run] = true
+}
+
+func (s *recordingStore) Activate(ctx context.Context, sc runlog.Scope) (context.Context, error) {
+	ctx, err := s.LogStore.Activate(ctx, sc)
+	if err == nil {
+		s.record(sc.RunID)
+	}
+	return ctx, err
+}
+
+func (s *recordingStore) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	if q.RunID != "" {
+		s.record(q.RunID)
+	}
+	return s.LogStore.Fetch(ctx, q)
+}
+
+// TestHarnessNew: with Harness.New, Run builds one store per check it runs,
+// with that check's subtest, and each store serves only its check.
+func TestHarnessNew(t *testing.T) {
+	skip := []string{"ConcurrentSteps", "LargeMessage"}
+	var (
+		checks []string // the check of each New call, in order
+		stores []*recordingStore
+	)
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) runlog.LogStore {
+			checks = append(checks, path.Base(t.Name()))
+			s := &recordingStore{LogStore: localStore(t), runs: map[string]bool{}}
+			stores = append(stores, s)
+			return s
+		},
+		Skip:    skip,
+		Timeout: 5 * time.Second,
+	})
+	var want []string
+	for _, c := range storetest.Checks() {
+		if !slices.Contains(skip, c) {
+			want = append(want, c)
+		}
+	}
+	if !slices.Equal(checks, want) {
+		t.Fatalf("New was called for checks %v (%d calls); want one call per check run, %v (%d)", checks, len(checks), want, len(want))
+	}
+	for i, s := range stores {
+		if len(s.runs) == 0 {
+			t.Errorf("the store made for %s was not used", checks[i])
+		}
+		for run := range s.runs {
+			if !strings.Contains(run, "-"+checks[i]+"-") {
+				t.Errorf("the store made for %s was used for run %q of another check", checks[i], run)
+			}
+		}
+	}
+}
+
+func TestHarnessNewAndStore(t *testing.T) {
+	store := localStore(t)
+	newStore := func(*testing.T) runlog.LogStore { return store }
+	if err := storetest.TestStore(t.Context(), storetest.Harness{Store: store, New: newStore}); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("TestStore with both Store and New = %v; want an error saying to set one", err)
+	}
+	if err := storetest.TestStore(t.Context(), storetest.Harness{New: newStore}); err == nil || !strings.Contains(err.Error(), "use Run") {
+		t.Errorf("TestStore with New = %v; want an error pointing to Run", err)
+	}
+	if err := storetest.TestStore(t.Context(), storetest.Harness{}); err == nil {
+		t.Errorf("TestStore with neither Store nor New = nil; want an error")
+	}
+}
+
+// failedChecks returns the checks err reports, each from its *CheckError.
+func failedChecks(t *testing.T, err error) map[string]*storetest.CheckError {
+	t.Helper()
+	got := map[string]*storetest.CheckError{}
+	if err == nil {
+		return got
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var ce *storetest.CheckError
+		if !errors.As(e, &ce) {
+			t.Fatalf("TestStore returned %v; want only *storetest.CheckError", e)
+		}
+		if !strings.HasPrefix(e.Error(), "storetest: "+ce.Check+": ") {
+			t.Errorf("error %q does not start by naming its check %s", e, ce.Check)
+		}
+		got[ce.Check] = ce
+	}
+	return got
+}
+
+// TestTestStore: the error form fails the broken stores in the same check,
+// with the same message, as Run, and passes a correct store.
+func TestTestStore(t *testing.T) {
+	for _, c := range brokenCases {
+		t.Run(c.store, func(t *testing.T) {
+			// UnknownRun, which every broken store passes, runs after each
+			// of these checks: a failed check, fatal or not, ends only itself.
+			err := storetest.TestStore(t.Context(), storetest.Harness{
+				Store:   broken[c.store](localStore(t)),
+				Timeout: time.Second,
+				Skip:    only(c.check, "UnknownRun"),
+			})
+			got := failedChecks(t, err)
+			if len(got) != 1 || got[c.check] == nil {
+				t.Fatalf("TestStore = %v; want an error from %s alone", err, c.check)
+			}
+			if !says(err.Error(), c.want) {
+				t.Fatalf("TestStore = %v; want it to say %q", err, c.want)
+			}
+		})
+	}
+	t.Run("several checks fail", func(t *testing.T) {
+		err := storetest.TestStore(t.Context(), storetest.Harness{
+			Store:   dropStep{localStore(t)},
+			Timeout: time.Second,
+			Skip:    only("RoundTrip", "Nesting", "UnknownRun"),
+		})
+		got := failedChecks(t, err)
+		if len(got) != 2 || got["RoundTrip"] == nil || got["Nesting"] == nil {
+			t.Fatalf("TestStore of a store that drops step ids = %v; want errors from RoundTrip and Nesting", err)
+		}
+	})
+	t.Run("correct", func(t *testing.T) {
+		if err := storetest.TestStore(t.Context(), storetest.Harness{Store: localStore(t), Timeout: 5 * time.Second}); err != nil {
+			t.Fatalf("TestStore failed the local store:\n%v", err)
+		}
+	})
+	t.Run("canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		err := storetest.TestStore(ctx, storetest.Harness{Store: localStore(t)})
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "before RoundTrip") {
+			t.Fatalf("TestStore with a canceled context = %v; want context.Canceled, before RoundTrip", err)
+		}
+	})
 }
