@@ -17,10 +17,12 @@
 //	}
 //
 // This package holds only the contract and depends on the standard library
-// alone: [Scope], [LogStore], [LogEntry], [Query], [Page], [Cursor], [Level],
-// the typed errors and the flavor registry ([Register], [Open]). The
-// OpenTelemetry write path lives in package otelstore, the read paths in the
-// packages under query, the built-in flavors in package flavors, and the
+// alone: [Scope], [LogStore], [Fetcher], [Flusher], [LogEntry], [Query],
+// [Page], [Cursor], [Level], the typed errors and the flavor registry
+// ([Register], [Open], and [OpenFetcher] for the read side alone). Routing
+// records to activations, which every store needs, lives in package router;
+// the OpenTelemetry write path in package otelstore; the read paths in the
+// packages under query; the built-in flavors in package flavors; the
 // conformance suite every store must pass in package storetest.
 //
 // # Semantics every store keeps

@@ -86,17 +86,17 @@ func TestOpenFetcherOTelNeedsLoki(t *testing.T) {
 	}
 }
 
-// TestAsFlusher: the built-in stores are flushed through runlog.Flusher,
+// TestFlusher: the built-in stores are flushed through runlog.Flusher,
 // which reports the spool directory, or none when the spool is off.
-func TestAsFlusher(t *testing.T) {
+func TestFlusher(t *testing.T) {
 	dir := t.TempDir()
 	store, err := flavors.NewLocal(dir, false, otelstore.Options{Console: slog.DiscardHandler})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, ok := flavors.AsFlusher(store)
+	fl, ok := runlog.LogStore(store).(runlog.Flusher)
 	if !ok {
-		t.Fatal("AsFlusher(local store) = false")
+		t.Fatal("the local store is not a runlog.Flusher")
 	}
 	rep, err := fl.Flush(t.Context())
 	if err != nil || rep.Dir != filepath.Join(dir, "spool") || !strings.HasPrefix(rep.String(), "replayed 0 records from 0 spool files in ") {
@@ -106,14 +106,8 @@ func TestAsFlusher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, _ = flavors.AsFlusher(nospool)
+	fl = nospool
 	if rep, err := fl.Flush(t.Context()); err != nil || rep.Dir != "" {
 		t.Fatalf("Flush without a spool = %+v, %v; want an empty report", rep, err)
 	}
-	if _, ok := flavors.AsFlusher(readOnly{}); ok {
-		t.Fatal("AsFlusher of a store without Flush = true")
-	}
 }
-
-// readOnly is a LogStore that keeps nothing to flush.
-type readOnly struct{ runlog.LogStore }

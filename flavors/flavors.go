@@ -34,8 +34,8 @@
 // read that way; the otel flavor's reader needs query_url (or
 // $RUNLOG_LOKI_URL), which its writer does not.
 //
-// The stores keep records they could not deliver in a spool; AsFlusher
-// gives the runlog.Flusher that replays it (runlog flush).
+// The stores keep records they could not deliver in a spool; they are
+// runlog.Flushers, whose Flush replays it (runlog flush).
 //
 // The otel and victorialogs flavors share their export keys and honour
 // the standard OTEL_EXPORTER_OTLP_* variables when a key is unset. TLS

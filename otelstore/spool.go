@@ -302,37 +302,9 @@ func (sg *segment) scope() (runlog.Activation, error) {
 	return a, nil
 }
 
-// ReplayReport is what Store.Flush did with the spool.
-type ReplayReport struct {
-	// Dir is the spool directory.
-	Dir string
-	// Replayed is the number of records delivered from the spool.
-	Replayed uint64
-	// Segments is the number of spool files replayed completely and removed.
-	Segments int
-	// Remaining is the number of spool files left: their backend is still
-	// unavailable, or another process holds them.
-	Remaining int
-	// Expired is the number of spool files removed unreplayed because they
-	// were older than the maximum age; Unreadable counts batches that could
-	// not be decoded (a write cut short by a crash).
-	Expired    int
-	Unreadable uint64
-}
-
-func (r ReplayReport) String() string {
-	s := fmt.Sprintf("replayed %d records from %d spool files in %s", r.Replayed, r.Segments, r.Dir)
-	if r.Remaining > 0 {
-		s += fmt.Sprintf("; %d files remain", r.Remaining)
-	}
-	if r.Expired > 0 {
-		s += fmt.Sprintf("; %d files older than the spool's maximum age removed", r.Expired)
-	}
-	if r.Unreadable > 0 {
-		s += fmt.Sprintf("; %d unreadable batches skipped", r.Unreadable)
-	}
-	return s
-}
+// ReplayReport is what Store.Flush did with the spool: the report of
+// every runlog.Flusher.
+type ReplayReport = runlog.FlushReport
 
 // replayOrphans replays every segment no live activation holds, with an
 // exporter made by mk for its activation, and removes those fully replayed.

@@ -32,7 +32,10 @@ type Store struct {
 	sweepAfter time.Time     // no automatic replay of orphans before
 }
 
-var _ runlog.LogStore = (*Store)(nil)
+var (
+	_ runlog.LogStore = (*Store)(nil)
+	_ runlog.Flusher  = (*Store)(nil)
+)
 
 // activation is one Activate: its LoggerProvider, whose resource carries
 // the scope, and the processor in front of its exporter.
@@ -147,7 +150,7 @@ func (s *Store) Deactivate(ctx context.Context) error {
 	}
 	ctx, cancel := flushContext(ctx, s.opts.ExportTimeout)
 	defer cancel()
-	if !s.router.Pop(ra) { // no record reaches the activation any more
+	if _, ok := s.router.Pop(ra); !ok { // no record reaches the activation any more
 		return nil // another Deactivate ended it meanwhile
 	}
 	a, last := s.forget(s.lookupActivation(ra))

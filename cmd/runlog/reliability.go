@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
-	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/stores"
 )
 
@@ -32,7 +31,7 @@ still running in other processes are left to them. See docs/reliability.md.`,
 			if err != nil {
 				return err
 			}
-			fl, ok := flavors.AsFlusher(s)
+			fl, ok := s.(runlog.Flusher)
 			if !ok {
 				return fmt.Errorf("%s keeps no records to flush", storeName(store))
 			}
