@@ -19,8 +19,10 @@
 //     receiver) and are read back from a Grafana Loki the user runs (key
 //     query_url) with package query/loki.
 //
-// Flavors built outside this repository (programs speaking a JSON
-// protocol) are registered by package stores.
+// Flavors built outside this repository (programs speaking the JSON
+// protocol of stores.External, recorded in the stores file) are
+// registered by RegisterProgram, RegisterExternal and RegisterExternals,
+// explicitly: loading the stores file runs nothing.
 //
 // # Writer and reader
 //

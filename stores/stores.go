@@ -13,11 +13,13 @@
 // store is opened; Masked hides the others wherever configuration is shown.
 //
 // Load only reads and parses the file: it runs no program and changes no
-// registry. The file also records external flavors, programs that speak
-// the JSON protocol described at External; registering them with runlog
-// runs them, and is explicit: RegisterExternal for the flavor of the store
-// about to be opened, RegisterExternals for all (to list them). A program
-// that is missing or broken then fails only the stores that use it.
+// registry, and the package imports neither the write nor the read path.
+// The file also records external flavors, programs that speak the JSON
+// protocol described at External; registering them with runlog runs them,
+// and is explicit, in package flavors: flavors.RegisterExternal for the
+// flavor of the store about to be opened, flavors.RegisterExternals for
+// all (to list them). A program that is missing or broken then fails only
+// the stores that use it.
 // Built-in flavors are registered by importing
 // github.com/runlog/runlog/flavors.
 package stores
@@ -273,7 +275,7 @@ func (f *File) entry(name string) (Entry, error) {
 		if _, err := runlog.LookupFlavor(e.Flavor); err != nil {
 			return Entry{}, &runlog.Error{Kind: runlog.ErrNotFound, Op: "open", Store: name,
 				Err:  fmt.Errorf("external flavor %s (%s) is not registered in this process", e.Flavor, ext.Exec),
-				Hint: "call File.RegisterExternal(ctx, " + strconv.Quote(e.Flavor) + ") before opening the store"}
+				Hint: "call flavors.RegisterExternal(ctx, f, " + strconv.Quote(e.Flavor) + ") before opening the store"}
 		}
 	}
 	return e, nil

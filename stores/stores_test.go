@@ -58,3 +58,10 @@ func TestMasked(t *testing.T) {
 		t.Fatalf("Masked = %v", m)
 	}
 }
+
+func TestMaskedUnknownFlavor(t *testing.T) {
+	m := stores.Masked("no_such_flavor", map[string]string{"url": "http://x", "token": "${T}"})
+	if m["url"] != "****" || m["token"] != "${T}" {
+		t.Fatalf("Masked(unknown flavor) = %v; want every value but references masked", m)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/stores"
 )
 
@@ -58,7 +59,7 @@ func newFlavor() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := sf.RegisterExternal(cmd.Context(), args[0]); err != nil {
+			if err := flavors.RegisterExternal(cmd.Context(), sf, args[0]); err != nil {
 				return err
 			}
 			f, err := runlog.LookupFlavor(args[0])
@@ -87,7 +88,7 @@ stores file.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return editStores(func(f *stores.File) error {
-				flv, err := f.RegisterFlavor(cmd.Context(), args[0])
+				flv, err := flavors.RegisterProgram(cmd.Context(), f, args[0])
 				if err != nil {
 					return err
 				}
@@ -160,7 +161,7 @@ opened; they are never printed.`,
 				return usageError(cmd, fmt.Errorf("missing --flavor; see 'runlog log-store flavor list'"))
 			}
 			return editStores(func(f *stores.File) error {
-				if err := f.RegisterExternal(cmd.Context(), flavor); err != nil {
+				if err := flavors.RegisterExternal(cmd.Context(), f, flavor); err != nil {
 					return err
 				}
 				if err := f.Register(name, flavor, cfg); err != nil {
@@ -195,7 +196,7 @@ func newUpdate() *cobra.Command {
 			}
 			return editStores(func(f *stores.File) error {
 				if e, err := f.Get(name); err == nil {
-					if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+					if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
 						return err
 					}
 				}
@@ -224,7 +225,7 @@ func newStoreList() *cobra.Command {
 			// broken external flavor are shown all masked.
 			var errs []error
 			for _, n := range f.Names() {
-				errs = append(errs, f.RegisterExternal(cmd.Context(), f.Stores[n].Flavor))
+				errs = append(errs, flavors.RegisterExternal(cmd.Context(), f, f.Stores[n].Flavor))
 			}
 			warn(cmd, errors.Join(errs...))
 			w := table(cmd.OutOrStdout())
@@ -256,7 +257,7 @@ func newDescribe() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+			if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
 				warn(cmd, err) // shown all masked, so that it can still be inspected
 			}
 			out := cmd.OutOrStdout()
@@ -311,7 +312,7 @@ func registerExternals(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	warn(cmd, f.RegisterExternals(cmd.Context()))
+	warn(cmd, flavors.RegisterExternals(cmd.Context(), f))
 	return nil
 }
 

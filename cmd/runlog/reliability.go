@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/stores"
 )
 
@@ -139,7 +140,7 @@ func loadFor(cmd *cobra.Command, name string) (*stores.File, error) {
 		name = f.Default
 	}
 	if e, err := f.Get(name); err == nil {
-		if err := f.RegisterExternal(cmd.Context(), e.Flavor); err != nil {
+		if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
 			return nil, err
 		}
 	}

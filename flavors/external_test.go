@@ -1,4 +1,4 @@
-package stores_test
+package flavors_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/stores"
 )
 
@@ -56,7 +57,7 @@ func TestLoadRunsNoProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = f.RegisterExternals(t.Context())
+	err = flavors.RegisterExternals(t.Context(), f)
 	if err == nil || !strings.Contains(err.Error(), "external flavor ghosted: invalid argument: "+missing+" describe") || !strings.Contains(err.Error(), "delete the stores that use the flavor") {
 		t.Fatalf("RegisterExternals = %v; want the missing program named, with what to do", err)
 	}
@@ -69,14 +70,7 @@ func TestLoadRunsNoProgram(t *testing.T) {
 	if _, err := f.OpenFetcher(t.Context(), "m"); err != nil {
 		t.Fatalf("OpenFetcher of the working external flavor's store = %v", err)
 	}
-	if err := f.RegisterExternal(t.Context(), "local"); err != nil {
+	if err := flavors.RegisterExternal(t.Context(), f, "local"); err != nil {
 		t.Fatalf("RegisterExternal of a built-in flavor = %v; want nothing done", err)
-	}
-}
-
-func TestMaskedUnknownFlavor(t *testing.T) {
-	m := stores.Masked("no_such_flavor", map[string]string{"url": "http://x", "token": "${T}"})
-	if m["url"] != "****" || m["token"] != "${T}" {
-		t.Fatalf("Masked(unknown flavor) = %v; want every value but references masked", m)
 	}
 }

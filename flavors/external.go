@@ -1,0 +1,234 @@
+package flavors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/otelstore"
+	"github.com/runlog/runlog/stores"
+)
+
+// External flavors (stores.External) are programs speaking the protocol
+// described at stores.External. Writes go over OTLP/HTTP like the otel
+// flavor's; the program only reads.
+
+// the keys every external flavor gets for its write side.
+var externalExportKeys = []runlog.ConfigKey{
+	{Name: "endpoint", Type: runlog.TypeURL, Doc: "base URL of the OTLP/HTTP receiver the records are written to (default $OTEL_EXPORTER_OTLP_ENDPOINT)"},
+	{Name: "headers", Type: runlog.TypeString, Secret: true, Doc: "export headers, k=v,k2=v2"},
+}
+
+type describeOut struct {
+	Name string             `json:"name"`
+	Doc  string             `json:"doc"`
+	Keys []runlog.ConfigKey `json:"keys"`
+}
+
+// RegisterProgram runs `path describe`, registers the flavor it describes
+// with runlog, and records it in f so that RegisterExternals registers it
+// again after a later Load.
+func RegisterProgram(ctx context.Context, f *stores.File, path string) (runlog.Flavor, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return runlog.Flavor{}, err
+	}
+	fl, err := describe(ctx, abs)
+	if err != nil {
+		return runlog.Flavor{}, &runlog.Error{Kind: runlog.ErrInvalid, Op: "flavor register", Err: err,
+			Hint: "an external flavor is a program answering `describe` and `fetch` (see docs/cli.md)"}
+	}
+	ext, recorded := f.Flavors[fl.Name]
+	_, err = runlog.LookupFlavor(fl.Name)
+	registered := err == nil
+	if recorded && ext.Exec != abs || registered && !recorded {
+		return runlog.Flavor{}, runlog.Invalidf("a flavor named %q exists already; the program must describe another name", fl.Name)
+	}
+	if !registered {
+		runlog.Register(fl)
+	}
+	if f.Flavors == nil {
+		f.Flavors = map[string]stores.External{}
+	}
+	f.Flavors[fl.Name] = stores.External{Exec: abs}
+	return fl, nil
+}
+
+// RegisterExternals registers with runlog every external flavor recorded
+// in f that is not registered yet, running each program's `describe`. A
+// program that fails does not stop the others: they are registered, and
+// the error joins one error per failed flavor, each naming the program and
+// what to do. Only stores of a failed flavor are then unusable.
+func RegisterExternals(ctx context.Context, f *stores.File) error {
+	names := make([]string, 0, len(f.Flavors))
+	for name := range f.Flavors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, RegisterExternal(ctx, f, name))
+	}
+	return errors.Join(errs...)
+}
+
+// RegisterExternal registers with runlog the external flavor named flavor,
+// running its program's `describe`, if f records one of that name and it
+// is not registered yet; otherwise it does nothing. Commands that open a
+// store call it with the store's flavor, so that a broken external flavor
+// breaks only the stores that use it.
+func RegisterExternal(ctx context.Context, f *stores.File, flavor string) error {
+	ext, ok := f.Flavors[flavor]
+	if !ok {
+		return nil
+	}
+	if _, err := runlog.LookupFlavor(flavor); err == nil {
+		return nil
+	}
+	fl, err := describe(ctx, ext.Exec)
+	if err != nil {
+		return &runlog.Error{Kind: runlog.ErrInvalid, Op: "external flavor", Store: flavor, Err: err,
+			Hint: "fix or reinstall the program, then run `runlog log-store flavor register " + ext.Exec + "`, or delete the stores that use the flavor"}
+	}
+	if fl.Name != flavor {
+		return runlog.Invalidf("external flavor %s: %s now describes itself as %q; register it again with `runlog log-store flavor register %s`",
+			flavor, ext.Exec, fl.Name, ext.Exec)
+	}
+	runlog.Register(fl)
+	return nil
+}
+
+func describe(ctx context.Context, path string) (runlog.Flavor, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "describe")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := bytes.TrimSpace(stderr.Bytes()); len(msg) > 0 {
+			err = fmt.Errorf("%w: %.300s", err, msg)
+		}
+		return runlog.Flavor{}, fmt.Errorf("%s describe: %w", path, err)
+	}
+	var d describeOut
+	if err := json.Unmarshal(out, &d); err != nil || d.Name == "" {
+		return runlog.Flavor{}, fmt.Errorf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
+	}
+	keys := append([]runlog.ConfigKey(nil), d.Keys...)
+	for _, k := range externalExportKeys {
+		if _, ok := (runlog.Flavor{Keys: keys}).Key(k.Name); !ok {
+			keys = append(keys, k)
+		}
+	}
+	return runlog.Flavor{
+		Name: d.Name,
+		Doc:  d.Doc + " (external: " + path + ")",
+		Keys: keys,
+		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) { return openExternal(ctx, path, c) },
+		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
+			return execFetcher{path: path, cfg: c}, nil
+		},
+	}, nil
+}
+
+func openExternal(_ context.Context, path string, c runlog.Config) (runlog.LogStore, error) {
+	var opts []otlploghttp.Option
+	if ep := c.String("endpoint"); ep != "" {
+		u, err := url.Parse(ep)
+		if err != nil {
+			return nil, runlog.Invalidf("endpoint %q: %v", ep, err)
+		}
+		opts = append(opts, otlploghttp.WithEndpointURL(u.JoinPath("v1/logs").String()))
+	}
+	return otelstore.New(otelstore.Options{
+		Name: filepath.Base(path),
+		Exporter: func(ctx context.Context, _ *runlog.Activation) (sdklog.Exporter, error) {
+			return otlploghttp.New(ctx, opts...)
+		},
+		Fetcher: execFetcher{path: path, cfg: c},
+	})
+}
+
+// execFetcher runs `PROGRAM fetch` for each Fetch.
+type execFetcher struct {
+	path string
+	cfg  runlog.Config
+}
+
+type wireQuery struct {
+	RunID     string       `json:"run_id"`
+	StepID    string       `json:"step_id,omitempty"`
+	Source    string       `json:"source,omitempty"`
+	LogsURI   string       `json:"logs_uri,omitempty"`
+	Start     *time.Time   `json:"start,omitempty"`
+	End       *time.Time   `json:"end,omitempty"`
+	Limit     int          `json:"limit"`
+	MinLevel  runlog.Level `json:"min_level,omitempty"`
+	Contains  string       `json:"contains,omitempty"`
+	Cursor    string       `json:"cursor,omitempty"`
+	Direction string       `json:"direction"`
+}
+
+type wirePage struct {
+	Entries []runlog.LogEntry `json:"entries"`
+	Next    string            `json:"next"`
+	More    bool              `json:"more"`
+	Error   *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	if err := q.Validate(); err != nil {
+		return runlog.Page{}, err
+	}
+	wq := wireQuery{RunID: q.RunID, StepID: q.StepID, Source: q.Source, LogsURI: q.LogsURI, Limit: q.EffectiveLimit(),
+		MinLevel: q.MinLevel, Contains: q.Contains, Cursor: string(q.Cursor), Direction: q.Direction.String()}
+	if !q.Start.IsZero() {
+		wq.Start = &q.Start
+	}
+	if !q.End.IsZero() {
+		wq.End = &q.End
+	}
+	in, _ := json.Marshal(map[string]any{"config": e.cfg, "query": wq})
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, e.path, "fetch")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, &stderr
+	runErr := cmd.Run()
+	var p wirePage
+	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
+			Err: errors.Join(runErr, fmt.Errorf("answer is not a page: %v; stderr: %.300s", err, stderr.String()))}
+	}
+	if p.Error != nil {
+		kinds := map[string]error{"invalid": runlog.ErrInvalid, "unauthorized": runlog.ErrUnauthorized, "over_limit": runlog.ErrOverLimit, "not_found": runlog.ErrNotFound}
+		kind, ok := kinds[p.Error.Kind]
+		if !ok {
+			kind = runlog.ErrUnavailable
+		}
+		return runlog.Page{}, &runlog.Error{Kind: kind, Op: "fetch", Store: e.path, Err: errors.New(p.Error.Message)}
+	}
+	if len(p.Entries) > q.EffectiveLimit() {
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
+			Err: fmt.Errorf("answered %d entries for a limit of %d", len(p.Entries), q.EffectiveLimit())}
+	}
+	for i := range p.Entries {
+		if p.Entries[i].TotalChunks == 0 {
+			p.Entries[i].TotalChunks = 1
+		}
+	}
+	return runlog.Page{Entries: p.Entries, Next: runlog.Cursor(p.Next), More: p.More}, nil
+}
