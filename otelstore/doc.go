@@ -8,36 +8,45 @@
 //
 // Every activation has its own LoggerProvider, whose resource carries the
 // scope (run, step, source, attempt; see package resource), and its own
-// slog.Handler, reachable through runlog.Logger(ctx). The first activation
-// of a Store replaces the default slog logger with a router that sends each
-// record to the activation carried by the context it was logged with, or,
-// with none, to the innermost activation still in force; records also go to
-// the handler that was the default before (the console), which the last
-// Deactivate restores. So steps running concurrently in goroutines each get
-// their own records, always.
+// sink, the otelslog bridge to that provider at Options.MinLevel. Routing
+// is package router's: the first activation of a Store replaces the
+// default slog logger with a router that sends each record to the
+// activation carried by the context it was logged with (runlog.Logger(ctx)
+// returns its handler), or, with none, to the innermost activation still in
+// force; records also go to the handler that was the default before (the
+// console), which the last Deactivate restores. So steps running
+// concurrently in goroutines each get their own records, always.
 //
 // # Delivery
 //
 // Records are batched by a processor of runlog's own, in front of the
-// exporter, that never drops by default: when its queue (Options.QueueSize
-// records) is full, logging blocks until the exporter has taken a batch
-// (Options.Overflow = OverflowDrop drops and counts instead). This
-// replaces the SDK's BatchProcessor, which overwrites the oldest records of
-// a full queue silently. The processor numbers records (the
-// runlog.sequence attribute), splits messages longer than
-// Options.MaxMessageBytes into chunks that share a log.record.uid, repairs
-// invalid UTF-8, and makes timestamps strictly increase within an
-// activation so that sequence and time order agree.
+// exporter, that never drops by default. It is a chain of stages, one file
+// each:
 //
-// A batch the exporter refuses goes to a spool file of the activation in
-// Options.SpoolDir (fsync policy Options.SpoolSync), and later batches go
-// behind it until it has been replayed, so the backend receives records in
-// order. The activation replays it when the backend answers again; spool
-// files of ended activations and dead processes are replayed by the next
-// Activate (in the background) and by [Store.Flush] (`runlog flush`).
-// Deactivate writes an end marker (count, dropped, exit cause from
-// runlog.WithCause), flushes within its context's deadline, and reports
-// records not delivered as a [runlog.DeliveryError]. docs/reliability.md
+//   - queue.go: when the queue (Options.QueueSize records) is full, logging
+//     blocks until the worker has taken it (Options.Overflow =
+//     OverflowDrop drops and counts instead). This replaces the SDK's
+//     BatchProcessor, which overwrites the oldest records of a full queue
+//     silently.
+//   - prepare.go: the worker numbers records (the runlog.sequence
+//     attribute), splits messages longer than Options.MaxMessageBytes into
+//     chunks that share a log.record.uid, repairs invalid UTF-8, and makes
+//     timestamps strictly increase within an activation so that sequence
+//     and time order agree.
+//   - delivery.go and spool.go: a batch the exporter refuses goes to a
+//     spool file of the activation in Options.SpoolDir (fsync policy
+//     Options.SpoolSync), and later batches go behind it until it has been
+//     replayed, so the backend receives records in order. The activation
+//     replays it when the backend answers again; spool files of ended
+//     activations and dead processes are replayed by the next Activate (in
+//     the background) and by [Store.Flush] (`runlog flush`).
+//   - otlpjson.go: the OTLP JSON the file exporter and the spool write,
+//     and its decoding for replay.
+//
+// processor.go drives them. Deactivate (store.go) writes the end marker
+// (resource.EndRecord: count, dropped, exit cause from runlog.WithCause),
+// flushes within its context's deadline, and reports records not
+// delivered as a [runlog.DeliveryError] (report.go). docs/reliability.md
 // states what survives what.
 //
 // # Exporters
