@@ -21,7 +21,6 @@ import (
 // returned as several streams, and count_over_time metric queries.
 type fakeLoki struct {
 	entries, markers []fakeRecord
-	requests         int
 }
 
 type fakeRecord struct {
@@ -32,7 +31,6 @@ type fakeRecord struct {
 }
 
 func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.requests++
 	q := r.URL.Query()
 	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
