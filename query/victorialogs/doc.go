@@ -21,12 +21,13 @@
 // The answer of /select/logsql/query is JSON lines, streamed as they are
 // found and unsorted. Fetch first counts what matches (one stats query);
 // a page that fits comfortably is read in one request and sorted here. A
-// larger span is split into time windows of about a quarter page, sized by
-// a count per time bucket (a stats-by-time query), and read one after
-// another: memory stays near one page whatever the run's size, and the
-// server sorts nothing. A page ends between windows, so it may hold a
-// little fewer entries than the limit while Page.More is set. An answer longer than counted (records still
-// arriving) is cut off, not buffered, and the window is read again.
+// larger span is split into time windows of about a quarter page (at
+// least 4,096 entries, or a page), sized by a count per time bucket (a
+// stats-by-time query), and read one after another: memory stays within a
+// few pages whatever the run's size, and the server sorts nothing. A page
+// ends between windows, so it may hold a little fewer entries than the
+// limit while Page.More is set. An answer longer than counted (records
+// still arriving) is cut off, not buffered, and the page is read again.
 //
 // Entries come back in Fetch order (timestamp, then sequence); cursors
 // carry the sort key of the last entry returned, so paging forward or
@@ -45,4 +46,15 @@
 // with every request; TLS is verified unless told otherwise, and a
 // redirect to another scheme, host or port is refused rather than
 // followed with the credentials.
+//
+// # Where the code is
+//
+// fetch.go holds Fetch, as the list of its steps; cursor.go the cursor
+// (the last entry's key and the windows planned for later pages);
+// logsql.go the query and its time filters; plan.go the span left to read,
+// the count that plans windows, and the walk through them for a page;
+// read.go the requests (a window, read by two decode workers into pooled
+// buffers, and the stats queries); decode.go the scanner for an answer's
+// lines; ends.go the end markers. Each window read is merged into the page
+// by query/internal/pagination's Merge.
 package victorialogs

@@ -65,3 +65,18 @@ func timeRange(lo, hi int64) string {
 }
 
 func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+
+// span is a time range [lo, hi) in nanoseconds; hi 0 is unbounded.
+type span struct{ lo, hi int64 }
+
+// filter renders s as a LogsQL time filter, empty for all time.
+func (s span) filter() string {
+	switch {
+	case s.lo == 0 && s.hi == 0:
+		return ""
+	case s.hi == 0:
+		return " _time:>=" + formatTime(s.lo)
+	default:
+		return timeRange(s.lo, s.hi)
+	}
+}

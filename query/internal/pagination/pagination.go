@@ -1,5 +1,15 @@
-// Package pagination holds what every query adapter's cursor needs: the
-// sort key of an entry and the encoding of a cursor as opaque text.
+// Package pagination holds what the query adapters share to page through
+// entries in Fetch order:
+//
+//   - Key, an entry's sort key (timestamp, sequence, id, chunk), which
+//     cursors carry as the position of the last entry returned, with
+//     Key.After to tell what a page that ended there did not return;
+//   - Encode, Decode and Invalid: a cursor value as opaque URL-safe text,
+//     and the error for text that is not one;
+//   - Merge (merge.go): a page gathered from entries read in any order,
+//     batch by batch: sorted by Key, deduplicated at batch boundaries,
+//     filtered past the cursor and cut at the limit: how query/victorialogs
+//     and query/loki make a page of what they read.
 package pagination
 
 import (
@@ -31,6 +41,20 @@ func (k *Key) Compare(e *runlog.LogEntry) int {
 		cmp.Compare(e.Sequence, k.Seq),
 		strings.Compare(e.ID, k.ID),
 		cmp.Compare(e.ChunkIndex, k.Chunk))
+}
+
+// After reports whether e comes after k reading in direction dir: a page
+// that ended at k did not return it. Every entry comes after a nil k (no
+// page yet).
+func (k *Key) After(e *runlog.LogEntry, dir runlog.Direction) bool {
+	if k == nil {
+		return true
+	}
+	c := k.Compare(e)
+	if dir == runlog.Backward {
+		return c < 0
+	}
+	return c > 0
 }
 
 // Encode renders a cursor value as URL-safe text.
