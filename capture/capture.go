@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/resource"
 )
 
 // Result says how a captured program ended.
@@ -35,11 +36,13 @@ type Result struct {
 	Lines int
 }
 
-// Attribute keys of captured records.
+// Attribute keys of captured records, defined in package resource with
+// every other name runlog writes.
 const (
-	StreamKey    = "runlog.stream"     // "stdout" or "stderr"
-	ExitCodeKey  = "runlog.exit.code"  // on the final record
-	ExitCauseKey = "runlog.exit.cause" // ok, error, signal
+	StreamKey     = resource.Stream     // "stdout" or "stderr"
+	ExitCodeKey   = resource.ExitCode   // on the final record
+	ExitCauseKey  = resource.ExitCause  // ok, error, signal
+	ExitSignalKey = resource.ExitSignal // the signal's name, if one ended it
 )
 
 // Exec runs cmd inside an activation of store for scope. Each line of its
@@ -65,7 +68,7 @@ func Exec(ctx context.Context, store runlog.LogStore, scope runlog.Scope, cmd *e
 	if runErr == nil {
 		attrs := []any{ExitCodeKey, res.ExitCode, ExitCauseKey, res.Cause}
 		if res.Signal != "" {
-			attrs = append(attrs, "runlog.exit.signal", res.Signal)
+			attrs = append(attrs, ExitSignalKey, res.Signal)
 		}
 		emit(actx, h, level, "process exited: "+res.Cause, attrs...)
 	}

@@ -41,6 +41,17 @@ const (
 	ChunkIndex = "runlog.chunk.index"
 	ChunkTotal = "runlog.chunk.total"
 
+	// Stream says which output of a captured program a line came from:
+	// "stdout" or "stderr" (package capture, `runlog exec`).
+	Stream = "runlog.stream"
+	// ExitCode, ExitCause and ExitSignal are on the last record of a
+	// captured program: its exit status (126 not executable, 127 not
+	// found, 128+N killed by signal N, as shells report it), the cause
+	// (runlog.CauseOK, CauseError, CauseSignal) and the signal's name.
+	ExitCode   = "runlog.exit.code"
+	ExitCause  = "runlog.exit.cause"
+	ExitSignal = "runlog.exit.signal"
+
 	CodeFilePath     = "code.file.path"
 	CodeLineNumber   = "code.line.number"
 	CodeFunctionName = "code.function.name"
@@ -187,7 +198,8 @@ var fromLoki = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
-		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause} {
+		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause,
+		Stream, ExitCode, ExitCause, ExitSignal} {
 		m[Loki(k)] = k
 	}
 	return m
