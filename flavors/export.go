@@ -40,6 +40,7 @@ var exportKeys = []runlog.ConfigKey{
 	{Name: "spool_sync", Type: runlog.TypeString, Default: "always", Doc: "fsync policy of the spool: always (survives power loss) or never (survives the process only)"},
 	{Name: "spool_max_bytes", Type: runlog.TypeInt, Default: "1073741824", Doc: "most bytes in the spool directory; records beyond are dropped and counted"},
 	{Name: "spool_max_age", Type: runlog.TypeDuration, Default: "168h", Doc: "spool files older than this are removed unreplayed"},
+	{Name: "visible_timeout", Type: runlog.TypeDuration, Default: "10s", Doc: "after Deactivate (or runlog exec) delivered every record, wait up to this long until the backend returns them, so that a read right after sees the whole step; 0s does not wait"},
 }
 
 // exportSettings are what a flavor adds to the export keys: where to write
@@ -131,6 +132,7 @@ func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, erro
 		SpoolSync:      otelstore.SyncPolicy(c.String("spool_sync")),
 		SpoolMaxBytes:  int64(c.Int("spool_max_bytes")),
 		SpoolMaxAge:    c.Duration("spool_max_age"),
+		VisibleTimeout: c.Duration("visible_timeout"),
 	}
 	if opts.SpoolDir == "" && !opts.NoSpool {
 		// One spool per endpoint: a spool is replayed where its store writes.

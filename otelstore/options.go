@@ -25,6 +25,16 @@ type Options struct {
 	// Fetcher reads back what the exporters wrote. Without one, Fetch
 	// returns an error.
 	Fetcher runlog.Fetcher
+	// VisibleTimeout, if positive, makes Deactivate wait, once every
+	// record of the activation was delivered, until Fetcher returns the
+	// activation's end marker, for at most this long: read-your-writes
+	// for backends that index asynchronously (a collector in front of
+	// VictoriaLogs or Loki), so that a fetch right after Deactivate sees
+	// the whole activation. Past the bound Deactivate returns nil all the
+	// same (the records were delivered; they show up later). Zero does
+	// not wait, for backends that read back what was written at once (the
+	// local store's files).
+	VisibleTimeout time.Duration
 	// MinLevel is the lowest level stored. Zero means $RUNLOG_LEVEL if set
 	// (debug, info, ...), else INFO. Set LevelDebug to store DEBUG records.
 	MinLevel runlog.Level

@@ -154,12 +154,16 @@ func (s *Store) Deactivate(ctx context.Context) error {
 		return nil // another Deactivate ended it meanwhile
 	}
 	a, last := s.forget(s.lookupActivation(ra))
-	logged := a.writeEnd(ctx, s.opts.LoggerName)
+	endTime, logged := a.writeEnd(ctx, s.opts.LoggerName)
 	shutErr := a.shutdown(ctx)
 	if last {
 		s.waitSweep(ctx)
 	}
-	return s.account(a, logged, shutErr)
+	if err := s.account(a, logged, shutErr); err != nil {
+		return err
+	}
+	s.waitVisible(ctx, a, endTime)
+	return nil
 }
 
 // flushContext returns ctx, or, when ctx is done already, a context with
@@ -187,14 +191,15 @@ func (s *Store) forget(a *activation) (*activation, bool) {
 }
 
 // writeEnd emits the activation's end marker, after every record of it,
-// with their count, which it returns; the marker is queued even when the
-// queue is full.
-func (a *activation) writeEnd(ctx context.Context, loggerName string) (logged uint64) {
-	logged = a.proc.q.emitted.Load()
-	end := resource.EndRecord(runlog.End{Time: time.Now(), Count: logged,
+// with their count; the marker is queued even when the queue is full. It
+// returns the marker's time (its stored time is the same or later: see
+// prepare) and the count.
+func (a *activation) writeEnd(ctx context.Context, loggerName string) (at time.Time, logged uint64) {
+	at, logged = time.Now(), a.proc.q.emitted.Load()
+	end := resource.EndRecord(runlog.End{Time: at, Count: logged,
 		Dropped: a.proc.q.dropped.Load(), Cause: runlog.CauseFrom(ctx)})
 	a.provider.Logger(loggerName).Emit(context.WithValue(ctx, keepKey{}, true), end)
-	return logged
+	return at, logged
 }
 
 // shutdown flushes within ctx (the provider shuts its processor down) and

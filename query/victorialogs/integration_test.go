@@ -337,3 +337,56 @@ func TestTenant(t *testing.T) {
 		t.Fatalf("the default tenant reads %d entries (%v); want none", len(p.Entries), err)
 	}
 }
+
+// TestReadYourWrites: once Deactivate returns, one Fetch — no waiting,
+// no retry — returns every record of the activation and its end marker,
+// through the collector and written straight to VictoriaLogs (with
+// visible_timeout=0s this fails: VictoriaLogs shows records a moment after
+// it received them).
+func TestReadYourWrites(t *testing.T) {
+	quiet(t)
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+	}{
+		{"collector", map[string]string{"endpoint": col.OTLPEndpoint, "url": vl.URL}},
+		{"direct", map[string]string{"url": vl.URL}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, tc.cfg)
+			for round := range 3 {
+				scope := runlog.Scope{RunID: "ryw-" + tc.name, StepID: "s" + strconv.Itoa(round)}
+				ctx, err := s.Activate(t.Context(), scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range 500 {
+					slog.InfoContext(ctx, "line", "i", i)
+				}
+				if err := s.Deactivate(ctx); err != nil {
+					t.Fatal(err)
+				}
+				var n int
+				var ends []runlog.End
+				q := runlog.Query{RunID: scope.RunID, StepID: scope.StepID}
+				for {
+					p, err := s.Fetch(t.Context(), q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n += len(p.Entries)
+					ends = append(ends, p.Ends...)
+					if !p.More {
+						break
+					}
+					q.Cursor = p.Next
+				}
+				if n != 500 || len(ends) != 1 {
+					t.Fatalf("%s: right after Deactivate, Fetch returned %d of 500 entries and %d end markers; want all and 1", scope, n, len(ends))
+				}
+			}
+		})
+	}
+}
