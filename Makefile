@@ -2,15 +2,22 @@
 
 GO ?= go
 
-.PHONY: run test servers vet fmt-check unit bench help
+.PHONY: run test install servers vet fmt-check unit bench help
 
 ## run: run the example pipeline on the embedded local store and print its logs
 run:
 	$(GO) run ./examples/pipeline
 
 ## test: vet, format check, build the test servers if missing, and the whole suite with the race detector
+##       (each package is named when it starts, with how long it took last time; a line every 30 s says what still runs)
 test: vet fmt-check servers
-	RUNLOG_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 30m ./...
+	@echo "test: go test -race ./... against real VictoriaLogs and collectors (about 5 minutes on 2 cores)"
+	RUNLOG_REQUIRE_SERVERS=1 $(GO) run ./tools/testprogress -race -count=1 -timeout 30m ./...
+
+## install: go install ./cmd/runlog (into `go env GOBIN`, else `go env GOPATH`/bin; put it on your PATH)
+install:
+	$(GO) install ./cmd/runlog
+	@echo "installed runlog in $$($(GO) env GOBIN | grep . || echo $$($(GO) env GOPATH)/bin)"
 
 ## servers: build VictoriaLogs, vlogscli and the OpenTelemetry Collector into the cache (once)
 servers:
