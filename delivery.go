@@ -114,6 +114,12 @@ type DeliveryError struct {
 	// Pending records were still in memory when the deadline passed; they
 	// are lost if the process exits now.
 	Pending uint64
+	// Rejected records were refused by the backend as invalid (an HTTP
+	// 4xx other than 408 and 429): sending them again cannot succeed, so
+	// they were set aside in RejectedPath (OTLP JSON lines, never
+	// replayed) instead of blocking the records after them.
+	Rejected     uint64
+	RejectedPath string
 	// Err is why: the last export, spool or deadline error.
 	Err error
 }
@@ -129,6 +135,12 @@ func (e *DeliveryError) Error() string {
 	}
 	if e.Pending > 0 {
 		fmt.Fprintf(&b, ", %d still in memory", e.Pending)
+	}
+	if e.Rejected > 0 {
+		fmt.Fprintf(&b, ", %d rejected by the backend", e.Rejected)
+		if e.RejectedPath != "" {
+			fmt.Fprintf(&b, " (set aside in %s)", e.RejectedPath)
+		}
 	}
 	if e.Err != nil {
 		b.WriteString(": " + e.Err.Error())

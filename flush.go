@@ -42,6 +42,9 @@ type FlushReport struct {
 	// Unreadable is the number of batches that could not be decoded (a
 	// write cut short by a crash) and were skipped.
 	Unreadable uint64
+	// Rejected is the number of records the backend refused as invalid,
+	// which are set aside (not delivered, not kept for another try).
+	Rejected uint64
 }
 
 // String says what was delivered and what is left, in one line:
@@ -56,6 +59,9 @@ func (r FlushReport) String() string {
 	}
 	if r.Unreadable > 0 {
 		s += fmt.Sprintf("; %d unreadable batches skipped", r.Unreadable)
+	}
+	if r.Rejected > 0 {
+		s += fmt.Sprintf("; %d records rejected by the backend, set aside in %s", r.Rejected, r.Dir)
 	}
 	return s
 }

@@ -44,11 +44,38 @@ type delivery struct {
 	replayed   atomic.Uint64 // records exported from the spool, or skipped unreadable
 	lost       atomic.Uint64 // records neither exported nor spooled
 	lostReplay atomic.Uint64 // of replayed: skipped as unreadable
+	rejected   atomic.Uint64 // records the backend refused as invalid, set aside
+	rejectedSp atomic.Uint64 // of rejected: from the spool (also counted in replayed)
 
-	errMu     sync.Mutex
-	exportErr error  // the last export error
-	spoolErr  error  // the last spool error
-	segPath   string // the spool segment, once created
+	errMu      sync.Mutex
+	exportErr  error  // the last export error
+	spoolErr   error  // the last spool error
+	segPath    string // the spool segment, once created
+	rejectErr  error  // the last rejection
+	rejectedAt string // where rejected batches were set aside
+}
+
+// reject sets a batch the backend refused as invalid aside: counted,
+// written beside the spool (when there is one) for a person to look at,
+// and not retried, so that it does not hold back the records after it.
+func (d *delivery) reject(recs []sdklog.Record, cause error) {
+	n := uint64(len(recs))
+	d.rejected.Add(n)
+	metrics().processed.Add(context.Background(), int64(n), metricAttrs.rejected...)
+	var path string
+	var err error
+	if d.spool != nil {
+		path = rejectPath(d.spool.dir, d.activationID)
+		err = setAside(path, recs, &d.enc)
+	}
+	d.errMu.Lock()
+	defer d.errMu.Unlock()
+	d.rejectErr = cause
+	if err != nil {
+		d.spoolErr = fmt.Errorf("cannot set rejected records aside in %s: %w", path, err)
+	} else {
+		d.rejectedAt = path
+	}
 }
 
 // deliver exports recs, or spools them when the spool holds earlier
@@ -64,6 +91,10 @@ func (d *delivery) deliver(recs []sdklog.Record) {
 	ctx, cancel := d.exportContext()
 	err := d.exp.Export(ctx, recs)
 	cancel()
+	if err != nil && rejected(err) {
+		d.reject(recs, err)
+		return
+	}
 	if err != nil {
 		d.setErr(err, nil)
 		d.failed()
@@ -190,9 +221,18 @@ func (d *delivery) retrySpool(force bool) {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, dl))
 		defer cancel()
 	}
+	rej0 := d.seg.rejected
 	n, bad, err := d.seg.replay(ctx, d.exp, d.timeout)
-	d.replayed.Add(n + bad)
+	rej := d.seg.rejected - rej0
+	d.replayed.Add(n + bad + rej)
 	d.delivered.Add(n)
+	if rej > 0 {
+		d.rejected.Add(rej)
+		d.rejectedSp.Add(rej)
+		d.errMu.Lock()
+		d.rejectErr, d.rejectedAt = d.seg.rejectErr, rejectPath(d.spool.dir, d.activationID)
+		d.errMu.Unlock()
+	}
 	d.lost.Add(bad)
 	d.lostReplay.Add(bad)
 	metrics().processed.Add(ctx, int64(n), metricAttrs.ok...)

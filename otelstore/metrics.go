@@ -15,13 +15,15 @@ import (
 // on the global MeterProvider (a no-op until the program sets one):
 // without error.type for records delivered, error.type "queue_full" for
 // records refused by the drop overflow policy, "spool_failed" for records
-// neither exported nor spooled.
+// neither exported nor spooled, "rejected" for records the backend refused
+// as invalid.
 const componentType = "runlog_log_processor"
 
-var metricAttrs = struct{ ok, queueFull, lost []attribute.KeyValue }{
+var metricAttrs = struct{ ok, queueFull, lost, rejected []attribute.KeyValue }{
 	ok:        []attribute.KeyValue{semconv.OTelComponentTypeKey.String(componentType)},
 	queueFull: []attribute.KeyValue{semconv.OTelComponentTypeKey.String(componentType), semconv.ErrorTypeKey.String("queue_full")},
 	lost:      []attribute.KeyValue{semconv.OTelComponentTypeKey.String(componentType), semconv.ErrorTypeKey.String("spool_failed")},
+	rejected:  []attribute.KeyValue{semconv.OTelComponentTypeKey.String(componentType), semconv.ErrorTypeKey.String("rejected")},
 }
 
 type procMetrics struct {

@@ -162,7 +162,8 @@ func (p *processor) drain(force bool) {
 }
 
 // account returns the delivery counts: numbered records delivered, in the
-// spool, lost, and still in memory (queued or being exported).
+// spool, lost, and still in memory (queued or being exported); rejected
+// records are counted by the delivery.
 func (p *processor) account() (delivered, spooled, lost, pending uint64) {
 	d := p.out
 	delivered, lost = d.delivered.Load(), d.lost.Load()
@@ -170,6 +171,7 @@ func (p *processor) account() (delivered, spooled, lost, pending uint64) {
 	spooled = sp - min(sp, rp)
 	// Every numbered record was delivered, lost or spooled (and then maybe
 	// replayed, or skipped as unreadable and counted lost), or is in flight.
-	inflight := p.numbered.Load() - min(p.numbered.Load(), delivered+spooled+lost)
+	direct := d.rejected.Load() - d.rejectedSp.Load() // rejected without being spooled first
+	inflight := p.numbered.Load() - min(p.numbered.Load(), delivered+spooled+lost+direct)
 	return delivered, spooled, lost, p.q.waiting() + inflight
 }

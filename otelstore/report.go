@@ -52,15 +52,25 @@ func (s *Store) account(a *activation, logged uint64, shutErr error) error {
 	s.stats.spooled.Add(p.out.spooled.Load())
 	s.stats.replayed.Add(replayed - min(replayed, lostReplay))
 	s.stats.dropped.Add(dropped)
-	if spooled == 0 && dropped == 0 && pending == 0 && shutErr == nil {
+	rejected := p.out.rejected.Load()
+	if spooled == 0 && dropped == 0 && pending == 0 && rejected == 0 && shutErr == nil {
 		return nil
 	}
 	exportErr, spoolErr, segPath := p.out.errs()
+	p.out.errMu.Lock()
+	rejectErr, rejectedAt := p.out.rejectErr, p.out.rejectedAt
+	p.out.errMu.Unlock()
 	de := &runlog.DeliveryError{Scope: a.Scope, Activation: a.ID, Logged: logged,
 		Delivered: delivered, Spooled: spooled, SpoolPath: segPath, Dropped: dropped, Pending: pending,
-		Err: errors.Join(exportErr, spoolErr, shutErr)}
+		Rejected: rejected, RejectedPath: rejectedAt,
+		Err: errors.Join(exportErr, rejectErr, spoolErr, shutErr)}
 	e := &runlog.Error{Kind: runlog.ErrUnavailable, Op: "deactivate", Store: s.opts.Name, Err: de}
 	switch {
+	case rejected > 0:
+		e.Hint = fmt.Sprintf("the backend refused %d records as invalid and will not take them again; the records after them were delivered", rejected)
+		if rejectedAt != "" {
+			e.Hint += "; the refused ones are in " + rejectedAt
+		}
 	case lost > 0 && s.spool != nil:
 		e.Hint = fmt.Sprintf("%d records could not be spooled: make %s writable, free space or raise the spool's maximum size (spool_max_bytes)", lost, s.spool.dir)
 	case lost > 0:

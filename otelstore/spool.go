@@ -97,7 +97,15 @@ type segment struct {
 	// pending counts the records in f after off (known for segments this
 	// process wrote; counted on replay for orphans).
 	pending uint64
+	// rejected counts the records replay set aside because the backend
+	// refused them as invalid (see Rejected); rejectErr says why.
+	rejected  uint64
+	rejectErr error
+	enc       plog.JSONMarshaler
 }
+
+// id returns the activation id the segment is named after.
+func (sg *segment) id() string { return strings.TrimSuffix(filepath.Base(sg.path), spoolExt) }
 
 // create makes the segment of activation id, locked.
 func (sp *spool) create(id string) (*segment, error) {
@@ -216,10 +224,16 @@ func (sg *segment) replay(ctx context.Context, exp sdklog.Exporter, timeout time
 			ectx, cancel := context.WithTimeout(ctx, timeout)
 			err := exp.Export(ectx, recs)
 			cancel()
-			if err != nil {
+			switch {
+			case err != nil && rejected(err):
+				// Never accepted: set aside, or the spool could never drain.
+				sg.rejected += uint64(len(recs))
+				sg.rejectErr = errors.Join(err, setAside(rejectPath(sg.sp.dir, sg.id()), recs, &sg.enc))
+			case err != nil:
 				return delivered, bad, err
+			default:
+				delivered += uint64(len(recs))
 			}
-			delivered += uint64(len(recs))
 			sg.pending -= min(sg.pending, uint64(len(recs)))
 		}
 		sg.off += int64(len(line))
@@ -342,6 +356,7 @@ func (sp *spool) replayOrphans(ctx context.Context, mk func(context.Context, *ru
 		n, bad, err := sp.replayOne(ctx, sg, mk, timeout)
 		rep.Replayed += n
 		rep.Unreadable += bad
+		rep.Rejected += sg.rejected
 		if err != nil {
 			errs = append(errs, err)
 		}
