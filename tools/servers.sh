@@ -119,8 +119,8 @@ build() { # name
 
 build_victorialogs_tool() { # name out
 	case $1 in
-	victoria-logs) took="about 1 minute" ;;
-	*) took="under a minute" ;;
+	victoria-logs) took="about 25 s" ;;
+	*) took="a few seconds" ;;
 	esac
 	say "building $1 $(victorialogs_version) from tools/victorialogs ($took cold)"
 	(cd "$here/victorialogs" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$2.tmp" "github.com/VictoriaMetrics/VictoriaLogs/app/$1")
