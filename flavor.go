@@ -274,11 +274,31 @@ func (k ConfigKey) check(v string) error {
 		}
 	}
 	if err != nil {
-		shown := v
+		shown := RedactURL(v)
 		if k.Secret {
 			shown = "****"
 		}
 		return fmt.Errorf("config key %q wants a %s, got %q", k.Name, k.Type, shown)
 	}
 	return nil
+}
+
+// RedactURL returns s with the userinfo of the URL it holds ("user:password@"
+// after the scheme) replaced by "****@": credentials given in a URL are a
+// secret, and never reach output, error messages or file names. Text that
+// holds no userinfo is returned unchanged.
+func RedactURL(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	auth := s[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return s
+	}
+	return s[:i+3] + "****" + s[i+3+at:]
 }

@@ -56,6 +56,13 @@ type exportSettings struct {
 // exportOptions reads the export keys of c into store options.
 func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, error) {
 	var expOpts []otlploghttp.Option
+	for _, env := range []string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		// The SDK reads these itself; credentials in them would end up in
+		// its error messages.
+		if v := os.Getenv(env); runlog.RedactURL(v) != v {
+			return otelstore.Options{}, runlog.Invalidf("%s: %s (%s) carries credentials; pass them in OTEL_EXPORTER_OTLP_HEADERS instead", set.name, env, runlog.RedactURL(v))
+		}
+	}
 	ep, direct := c.String("endpoint"), false
 	if ep == "" && set.defaultEndpoint != "" && os.Getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
 		ep, direct = set.defaultEndpoint, true
@@ -63,10 +70,10 @@ func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, erro
 	if ep != "" {
 		u, err := url.Parse(ep)
 		if err != nil || u.Host == "" {
-			return otelstore.Options{}, runlog.Invalidf("%s: endpoint %q is not a URL such as http://127.0.0.1:4318", set.name, httpconf.Clean(ep, 200))
+			return otelstore.Options{}, runlog.Invalidf("%s: endpoint %q is not a URL such as http://127.0.0.1:4318", set.name, httpconf.Clean(runlog.RedactURL(ep), 200))
 		}
 		if u.User != nil {
-			return otelstore.Options{}, runlog.Invalidf("%s: endpoint %s carries credentials; pass them in headers instead", set.name, u.Redacted())
+			return otelstore.Options{}, runlog.Invalidf("%s: endpoint %s carries credentials; pass them in headers instead", set.name, runlog.RedactURL(ep))
 		}
 		expOpts = append(expOpts, otlploghttp.WithEndpoint(u.Host), otlploghttp.WithURLPath(path.Join("/", u.Path, "v1/logs")))
 		if u.Scheme == "http" {
@@ -145,7 +152,7 @@ func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, erro
 		if target == "" {
 			target = "http://localhost:4318"
 		}
-		d, err := otelstore.DefaultSpoolDir(set.name + " " + target)
+		d, err := otelstore.DefaultSpoolDir(set.name + " " + runlog.RedactURL(target))
 		if err != nil {
 			return otelstore.Options{}, &runlog.Error{Kind: runlog.ErrInvalid, Op: "open", Store: set.name, Err: err, Hint: "set spool_dir or RUNLOG_SPOOL_DIR"}
 		}

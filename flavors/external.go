@@ -147,8 +147,11 @@ func openExternal(_ context.Context, path string, c runlog.Config) (runlog.LogSt
 	var opts []otlploghttp.Option
 	if ep := c.String("endpoint"); ep != "" {
 		u, err := url.Parse(ep)
-		if err != nil {
-			return nil, runlog.Invalidf("endpoint %q: %v", ep, err)
+		if err != nil || u.Host == "" {
+			return nil, runlog.Invalidf("endpoint %q is not a URL such as http://127.0.0.1:4318", runlog.RedactURL(ep))
+		}
+		if u.User != nil {
+			return nil, runlog.Invalidf("endpoint %s carries credentials; pass them in headers instead", runlog.RedactURL(ep))
 		}
 		opts = append(opts, otlploghttp.WithEndpointURL(u.JoinPath("v1/logs").String()))
 	}

@@ -69,7 +69,10 @@ var _ runlog.Fetcher = (*Client)(nil)
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, runlog.Invalidf("loki: URL %q is not an http(s) URL such as http://127.0.0.1:3100", cfg.URL)
+		return nil, runlog.Invalidf("loki: URL %q is not an http(s) URL such as http://127.0.0.1:3100", runlog.RedactURL(cfg.URL))
+	}
+	if u.User != nil {
+		return nil, runlog.Invalidf("loki: URL %s carries credentials; set username and password (or bearer_token) instead", runlog.RedactURL(cfg.URL))
 	}
 	if cfg.BearerToken != "" && cfg.Username != "" {
 		return nil, runlog.Invalidf("loki: both basic auth (username) and a bearer token are set; use one")

@@ -61,13 +61,13 @@ var _ runlog.Fetcher = (*Client)(nil)
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, runlog.Invalidf("victorialogs: URL %q is not an http(s) URL such as http://127.0.0.1:9428", httpconf.Clean(cfg.URL, 200))
+		return nil, runlog.Invalidf("victorialogs: URL %q is not an http(s) URL such as http://127.0.0.1:9428", httpconf.Clean(runlog.RedactURL(cfg.URL), 200))
 	}
 	if u.User != nil {
-		return nil, runlog.Invalidf("victorialogs: URL %s carries credentials; set username and password (or bearer_token) instead", u.Redacted())
+		return nil, runlog.Invalidf("victorialogs: URL %s carries credentials; set username and password (or bearer_token) instead", runlog.RedactURL(cfg.URL))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, runlog.Invalidf("victorialogs: URL %s has a query or fragment; give the base URL only", u.Redacted())
+		return nil, runlog.Invalidf("victorialogs: URL %s has a query or fragment; give the base URL only", runlog.RedactURL(cfg.URL))
 	}
 	if cfg.BearerToken != "" && cfg.Username != "" {
 		return nil, runlog.Invalidf("victorialogs: both basic auth (username) and a bearer token are set; use one")
