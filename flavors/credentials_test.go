@@ -41,4 +41,3 @@ func TestCredentialsInURLs(t *testing.T) {
 		t.Errorf("Open with an ftp:// endpoint = %v; want an error without the password", err)
 	}
 }
-
