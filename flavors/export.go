@@ -2,10 +2,12 @@ package flavors
 
 import (
 	"context"
+	"encoding/base64"
 	"maps"
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -40,7 +42,59 @@ var exportKeys = []runlog.ConfigKey{
 	{Name: "spool_sync", Type: runlog.TypeString, Default: "always", Doc: "fsync policy of the spool: always (survives power loss) or never (survives the process only)"},
 	{Name: "spool_max_bytes", Type: runlog.TypeInt, Default: "1073741824", Doc: "most bytes in the spool directory; records beyond are dropped and counted"},
 	{Name: "spool_max_age", Type: runlog.TypeDuration, Default: "168h", Doc: "spool files older than this are removed unreplayed"},
+	{Name: "redact", Type: runlog.TypeString, Secret: true, Doc: "secret values replaced by **** in messages and attributes before export, comma-separated (the values of this flavor's secret keys always are)"},
+	{Name: "redact_env", Type: runlog.TypeString, Doc: "names of environment variables whose values are replaced likewise, comma-separated"},
+	{Name: "redact_pattern", Type: runlog.TypeString, Doc: "a regular expression (RE2) whose matches are replaced likewise, such as ghp_[A-Za-z0-9]{36}"},
 	{Name: "visible_timeout", Type: runlog.TypeDuration, Default: "10s", Doc: "after Deactivate (or runlog exec) delivered every record, wait up to this long until the backend returns them, so that a read right after sees the whole step; 0s does not wait"},
+}
+
+// redaction reads the redact keys of c, and adds the values of the
+// flavor's secret keys (keys): what a store holds as a secret is never
+// exported in a message either. Header values count one by one, and a
+// basic-auth pair also as the base64 the Authorization header carries.
+func redaction(flavor string, keys []runlog.ConfigKey, c runlog.Config) (otelstore.Redact, error) {
+	var r otelstore.Redact
+	for _, k := range keys {
+		v := c.String(k.Name)
+		if !k.Secret || v == "" {
+			continue
+		}
+		switch k.Name {
+		case "headers":
+			m, err := parsePairs(flavor, k.Name, v)
+			if err != nil {
+				return r, err
+			}
+			for _, hv := range m {
+				r.Values = append(r.Values, hv)
+				if _, tok, ok := strings.Cut(hv, " "); ok { // "Bearer tok", "Basic b64"
+					r.Values = append(r.Values, tok)
+				}
+			}
+		case "redact":
+			for p := range strings.SplitSeq(v, ",") {
+				r.Values = append(r.Values, strings.TrimSpace(p))
+			}
+		default:
+			r.Values = append(r.Values, v)
+		}
+	}
+	if u, p := c.String("username"), c.String("password"); u != "" && p != "" {
+		r.Values = append(r.Values, base64.StdEncoding.EncodeToString([]byte(u+":"+p)))
+	}
+	for n := range strings.SplitSeq(c.String("redact_env"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			r.Env = append(r.Env, n)
+		}
+	}
+	if p := c.String("redact_pattern"); p != "" {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return r, runlog.Invalidf("%s: redact_pattern %q is not a regular expression: %v", flavor, p, err)
+		}
+		r.Patterns = append(r.Patterns, re)
+	}
+	return r, nil
 }
 
 // exportSettings are what a flavor adds to the export keys: where to write
@@ -48,8 +102,9 @@ var exportKeys = []runlog.ConfigKey{
 // that default endpoint only (the backend's tenant and credentials, which
 // must not go to a collector the user configured instead).
 type exportSettings struct {
-	name            string // flavor, for errors and the spool directory
-	defaultEndpoint string // used when neither the key nor an OTEL_* variable is set
+	name            string             // flavor, for errors and the spool directory
+	keys            []runlog.ConfigKey // the flavor's keys, for the values of its secret ones
+	defaultEndpoint string             // used when neither the key nor an OTEL_* variable is set
 	directHeaders   map[string]string
 }
 
@@ -165,6 +220,11 @@ func exportOptions(c runlog.Config, set exportSettings) (otelstore.Options, erro
 		}
 		opts.MinLevel = lv
 	}
+	red, err := redaction(set.name, set.keys, c)
+	if err != nil {
+		return otelstore.Options{}, err
+	}
+	opts.Redact = red
 	opts.Exporter = func(ctx context.Context, _ *runlog.Activation) (sdklog.Exporter, error) {
 		return otlploghttp.New(ctx, expOpts...)
 	}

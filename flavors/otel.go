@@ -49,7 +49,7 @@ var OTelKeys = slices.Concat(exportKeys, []runlog.ConfigKey{
 
 // OpenOTel opens an otel-flavor store from a validated configuration.
 func OpenOTel(_ context.Context, c runlog.Config) (*otelstore.Store, error) {
-	opts, err := exportOptions(c, exportSettings{name: "otel"})
+	opts, err := exportOptions(c, exportSettings{name: "otel", keys: OTelKeys})
 	if err != nil {
 		return nil, err
 	}

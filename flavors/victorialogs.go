@@ -66,7 +66,7 @@ func OpenVictoriaLogs(_ context.Context, c runlog.Config) (*otelstore.Store, err
 	case c.String("username") != "":
 		direct["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(c.String("username")+":"+c.String("password")))
 	}
-	opts, err := exportOptions(c, exportSettings{name: "victorialogs",
+	opts, err := exportOptions(c, exportSettings{name: "victorialogs", keys: VictoriaLogsKeys,
 		defaultEndpoint: strings.TrimRight(client.URL(), "/") + "/insert/opentelemetry", directHeaders: direct})
 	if err != nil {
 		return nil, err

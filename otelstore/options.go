@@ -60,6 +60,10 @@ type Options struct {
 	// it writes to the original stderr; a Console of your own that writes
 	// to os.Stderr would be captured too. See router.Options.Stdio.
 	CaptureStdio func(stored slog.Handler) (router.Capture, error)
+	// Redact lists secrets replaced in messages and attributes before
+	// records leave the process; see Redact. Flavors put the values of
+	// their own secret keys here.
+	Redact Redact
 	// MaxMessageBytes is the longest message stored in one record; longer
 	// ones are split into chunks. Default 64 KiB.
 	MaxMessageBytes int

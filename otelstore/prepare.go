@@ -18,15 +18,17 @@ import (
 // activation's worker, off the logging goroutines.
 type preparer struct {
 	activationID string
-	maxMsg       int // longest message in one record, in bytes
+	maxMsg       int       // longest message in one record, in bytes
+	redact       *redactor // nil: nothing to redact
 
-	seq    uint64    // the last sequence number given
-	lastTS time.Time // the last timestamp given
+	seq      uint64    // the last sequence number given
+	lastTS   time.Time // the last timestamp given
+	redacted uint64    // records that had a secret replaced
 }
 
 // prepare appends to out the records of batch, in order, each numbered,
-// with valid UTF-8, a timestamp later than the one before, and long
-// messages split into chunks. Timestamps strictly increase within an
+// with valid UTF-8, secrets redacted, a timestamp later than the one
+// before, and long messages split into chunks. Timestamps strictly increase within an
 // activation (by a nanosecond where the clock did not move) because Loki
 // keeps one of two entries of a stream with the same timestamp and line:
 // two identical lines logged in the same clock tick, or two identical
@@ -46,6 +48,12 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 			ts = r.ObservedTimestamp()
 		}
 		repairAttributes(r)
+		if i == len(batch)-1 && isEndMarker(r) {
+			// The end marker comes last, after every record it counts.
+			r.AddAttributes(attribute.Int64(resource.EndRedacted, int64(b.redacted)))
+		} else if b.redact != nil && b.redact.record(r) {
+			b.redacted++
+		}
 
 		body := r.Body()
 		msg := ""

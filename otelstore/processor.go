@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/runlog/runlog/resource"
 )
 
 // processor is the sdk/log Processor of one activation, in place of the
@@ -40,10 +43,10 @@ type processor struct {
 
 var _ sdklog.Processor = (*processor)(nil)
 
-func newProcessor(exp sdklog.Exporter, activationID string, o *Options, sp *spool) *processor {
+func newProcessor(exp sdklog.Exporter, activationID string, o *Options, sp *spool, redact *redactor) *processor {
 	p := &processor{
 		q:         newQueue(o.QueueSize, o.BatchSize, o.Overflow == OverflowDrop),
-		prep:      preparer{activationID: activationID, maxMsg: o.MaxMessageBytes},
+		prep:      preparer{activationID: activationID, maxMsg: o.MaxMessageBytes, redact: redact},
 		out:       &delivery{exp: exp, activationID: activationID, timeout: o.ExportTimeout, spool: sp},
 		batchSize: o.BatchSize,
 		interval:  o.ExportInterval,
@@ -153,10 +156,21 @@ func (p *processor) drain(force bool) {
 	p.numbered.Add(uint64(len(p.prepared)))
 	clear(batch)
 	p.spare = batch[:0]
-	for recs := p.prepared; len(recs) > 0; {
+	recs := p.prepared
+	var end *sdklog.Record
+	if n := len(recs); n > 0 && isEndMarker(&recs[n-1]) {
+		// The end marker goes alone, once the records before it were
+		// delivered, with how many of them the backend rejected.
+		end, recs = &recs[n-1], recs[:n-1]
+	}
+	for len(recs) > 0 {
 		n := min(len(recs), p.batchSize)
 		p.out.deliver(recs[:n])
 		recs = recs[n:]
+	}
+	if end != nil {
+		end.AddAttributes(attribute.Int64(resource.EndRejected, int64(p.out.rejected.Load())))
+		p.out.deliver(p.prepared[len(p.prepared)-1:])
 	}
 	clear(p.prepared)
 }

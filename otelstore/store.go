@@ -22,6 +22,7 @@ import (
 type Store struct {
 	opts   Options
 	router *router.Router
+	redact *redactor // nil: nothing to redact
 
 	mu   sync.Mutex
 	acts map[*runlog.Activation]*activation // in force
@@ -52,7 +53,8 @@ func New(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{opts: opts, acts: map[*runlog.Activation]*activation{},
-		router: router.New(router.Options{Console: opts.Console, Stdio: opts.CaptureStdio})}
+		router: router.New(router.Options{Console: opts.Console, Stdio: opts.CaptureStdio}),
+		redact: newRedactor(opts.Redact)}
 	if !opts.NoSpool {
 		s.spool = &spool{dir: opts.SpoolDir, sync: opts.SpoolSync, maxBytes: opts.SpoolMaxBytes, maxAge: opts.SpoolMaxAge}
 	}
@@ -106,7 +108,7 @@ func (s *Store) newActivation(ctx context.Context, sc runlog.Scope) (*activation
 		return nil, err
 	}
 	a.exporter = exp
-	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool)
+	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool, s.redact)
 	a.provider = sdklog.NewLoggerProvider(
 		sdklog.WithResource(resource.New(sc, a.ID, s.opts.Resource)),
 		sdklog.WithProcessor(a.proc),

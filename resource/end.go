@@ -11,7 +11,8 @@ import (
 
 // The end marker is the last record of an activation, written by
 // Deactivate: EndCount records were logged before it, EndDropped of them
-// were refused by the drop overflow policy, and EndCause says how the
+// were refused by the drop overflow policy, EndRejected refused by the
+// backend, EndRedacted had a secret replaced, and EndCause says how the
 // activation ended (runlog.CauseOK ...). The marker is numbered like a
 // record, so records 1..(its sequence - 1) precede it. It is never an
 // entry: readers report it in runlog.Page.Ends.
@@ -24,6 +25,13 @@ const (
 	EndCount   = "runlog.end.count"
 	EndDropped = "runlog.end.dropped"
 	EndCause   = "runlog.end.cause"
+	// EndRedacted counts the records that had a secret replaced before
+	// export; EndRejected the records the backend refused as invalid
+	// before the marker was sent (set aside, see otelstore.Rejected).
+	// Both are stamped by the write path's worker, which has handled every
+	// record before the marker by then.
+	EndRedacted = "runlog.end.redacted"
+	EndRejected = "runlog.end.rejected"
 )
 
 // endMessage is the marker's body: Loki drops empty lines.

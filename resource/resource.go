@@ -198,7 +198,7 @@ var fromLoki = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
-		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause,
+		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause, EndRedacted, EndRejected,
 		Stream, ExitCode, ExitCause, ExitSignal} {
 		m[Loki(k)] = k
 	}
