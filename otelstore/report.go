@@ -17,23 +17,36 @@ type Stats struct {
 	Spooled   uint64 // written to the spool (replayed since or not)
 	Replayed  uint64 // delivered from the spool
 	Dropped   uint64 // dropped by the overflow policy, or neither exported nor spooled
+	Rejected  uint64 // refused by the backend as invalid, set aside
+	// Late counts records logged with the context of an activation that
+	// had ended: printed on the console, stored nowhere.
+	Late uint64
 }
 
 func (st Stats) String() string {
-	return fmt.Sprintf("logged %d, delivered %d, spooled %d (replayed %d), dropped %d",
+	s := fmt.Sprintf("logged %d, delivered %d, spooled %d (replayed %d), dropped %d",
 		st.Logged, st.Delivered, st.Spooled, st.Replayed, st.Dropped)
+	if st.Rejected > 0 {
+		s += fmt.Sprintf(", rejected %d", st.Rejected)
+	}
+	if st.Late > 0 {
+		s += fmt.Sprintf(", %d logged after their activation ended (not stored)", st.Late)
+	}
+	return s
 }
 
 // Stats returns the store's counts so far.
 func (s *Store) Stats() Stats {
 	return Stats{Logged: s.stats.logged.Load(), Delivered: s.stats.delivered.Load(), Spooled: s.stats.spooled.Load(),
-		Replayed: s.stats.replayed.Load(), Dropped: s.stats.dropped.Load()}
+		Replayed: s.stats.replayed.Load(), Dropped: s.stats.dropped.Load(), Rejected: s.stats.rejected.Load(),
+		Late: s.router.Late()}
 }
 
 func (s *Store) countReplay(rep ReplayReport) {
 	s.stats.delivered.Add(rep.Replayed)
 	s.stats.replayed.Add(rep.Replayed)
 	s.stats.dropped.Add(rep.Unreadable)
+	s.stats.rejected.Add(rep.Rejected)
 }
 
 // account adds an ended activation's counts (logged: records before its
@@ -53,6 +66,7 @@ func (s *Store) account(a *activation, logged uint64, shutErr error) error {
 	s.stats.replayed.Add(replayed - min(replayed, lostReplay))
 	s.stats.dropped.Add(dropped)
 	rejected := p.out.rejected.Load()
+	s.stats.rejected.Add(rejected)
 	if spooled == 0 && dropped == 0 && pending == 0 && rejected == 0 && shutErr == nil {
 		return nil
 	}

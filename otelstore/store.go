@@ -27,7 +27,7 @@ type Store struct {
 	mu   sync.Mutex
 	acts map[*runlog.Activation]*activation // in force
 
-	stats      struct{ logged, delivered, spooled, replayed, dropped atomic.Uint64 }
+	stats      struct{ logged, delivered, spooled, replayed, dropped, rejected atomic.Uint64 }
 	spool      *spool        // nil with NoSpool
 	sweeping   chan struct{} // closed when the running replay of orphans ends
 	sweepAfter time.Time     // no automatic replay of orphans before

@@ -89,7 +89,14 @@ type Router struct {
 	deferred  *savedDefault // what the last Pop did not restore (see restore)
 	console   slog.Handler  // while activations are in force
 	stdio     Capture
+	late      atomic.Uint64 // records logged with the context of an ended activation
 }
+
+// Late returns the number of records logged with the context of an
+// activation that had ended: they reached the console only, stored
+// nowhere. A store reports it (otelstore.Stats.Late) so that no record is
+// lost uncounted.
+func (r *Router) Late() uint64 { return r.late.Load() }
 
 // New returns a Router with the given options.
 func New(opts Options) *Router { return &Router{opts: opts} }
@@ -303,10 +310,16 @@ type handler struct {
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return h.sink.Enabled(ctx, l) || h.console.Enabled(ctx, l)
 }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	if ctx == nil { // as slog.Logger does; a nil context must not panic a sink
+		ctx = context.Background()
+	}
 	err := h.store(ctx, r)
 	if h.console.Enabled(ctx, r.Level) {
 		if cerr := h.console.Handle(ctx, r); err == nil {
@@ -316,7 +329,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// store sends r to the sink, not to the console.
+// store sends r to the sink, not to the console. A record that comes
+// after its activation ended is counted (Router.Late), not stored.
 func (h *handler) store(ctx context.Context, r slog.Record) error {
 	if !h.sink.Enabled(ctx, r.Level) {
 		return nil
@@ -324,6 +338,7 @@ func (h *handler) store(ctx context.Context, r slog.Record) error {
 	h.gate.mu.RLock()
 	defer h.gate.mu.RUnlock()
 	if h.gate.ended {
+		h.gate.router.late.Add(1)
 		return nil
 	}
 	return h.sink.Handle(ctx, r)
@@ -344,6 +359,9 @@ type stored struct{ r *Router }
 func (s stored) Enabled(context.Context, slog.Level) bool { return true }
 
 func (s stored) Handle(ctx context.Context, r slog.Record) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	h := s.r.innermost.Load()
 	if h == nil {
 		return nil

@@ -360,3 +360,37 @@ func TestSlogtest(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNilContextAndLate: a nil context (slog.Logger turns it into
+// Background; a direct Handle call may not) neither panics nor wedges the
+// activation; a record logged with an ended activation's context is
+// counted, not silently lost.
+func TestNilContextAndLate(t *testing.T) {
+	console := newRecorder()
+	r := router.New(router.Options{Console: console})
+	outer := newRecorder()
+	_, o := push(t, r, t.Context(), "outer", outer)
+	defer r.Pop(o)
+	sink := newRecorder()
+	ctx, a := push(t, r, t.Context(), "a", sink)
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "nil context", 0)
+	//lint:ignore SA1012 a nil context is the case under test
+	if err := a.Handler.Handle(nil, rec); err != nil { //nolint:staticcheck
+		t.Fatal(err)
+	}
+	//lint:ignore SA1012 a nil context is the case under test
+	if err := slog.Default().Handler().Handle(nil, slog.NewRecord(time.Now(), slog.LevelInfo, "nil via default", 0)); err != nil { //nolint:staticcheck
+		t.Fatal(err)
+	}
+	if _, ok := r.Pop(a); !ok {
+		t.Fatal("Pop after a nil-context record = false")
+	}
+	slog.InfoContext(ctx, "after the end")
+	runlog.Logger(ctx).Info("after the end, by logger")
+	equal(t, "sink", sink.got(), "nil context", "nil via default")
+	equal(t, "outer", outer.got())
+	if n := r.Late(); n != 2 {
+		t.Errorf("Late = %d; want the 2 records logged after Pop", n)
+	}
+	equal(t, "console", console.got(), "nil context", "nil via default", "after the end", "after the end, by logger")
+}

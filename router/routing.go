@@ -38,6 +38,9 @@ const maxDerived = 64
 // printed otherwise. Routing it to the activation instead would loop when
 // this router is the other one's console.
 func (h *routing) target(ctx context.Context) slog.Handler {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	a, ok := runlog.FromContext(ctx)
 	switch {
 	case ok && h.router.owns(a):
@@ -79,6 +82,9 @@ func (h *routing) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *routing) Handle(ctx context.Context, r slog.Record) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return h.target(ctx).Handle(ctx, r)
 }
 
