@@ -16,6 +16,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/httpconf"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/stores"
 )
@@ -207,14 +208,21 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 		wq.End = &q.End
 	}
 	in, _ := json.Marshal(map[string]any{"config": e.cfg, "query": wq})
-	var stdout, stderr bytes.Buffer
+	// A page of at most limit entries of at most a chunk each: an answer
+	// far larger is not one, and is not held in memory whole.
+	stdout := &capped{max: max(int64(q.EffectiveLimit())*256<<10, 64<<20)}
+	stderr := &capped{max: 4 << 10}
 	cmd := exec.CommandContext(ctx, e.path, "fetch")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), stdout, stderr
 	runErr := cmd.Run()
+	if stdout.over {
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
+			Err: fmt.Errorf("answered more than %d MiB for %d entries; not a page", stdout.max>>20, q.EffectiveLimit())}
+	}
 	var p wirePage
 	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
 		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
-			Err: errors.Join(runErr, fmt.Errorf("answer is not a page: %v; stderr: %.300s", err, stderr.String()))}
+			Err: errors.Join(runErr, fmt.Errorf("answer is not a page: %v; stderr: %s", err, httpconf.Clean(stderr.String(), 300)))}
 	}
 	if p.Error != nil {
 		kinds := map[string]error{"invalid": runlog.ErrInvalid, "unauthorized": runlog.ErrUnauthorized, "over_limit": runlog.ErrOverLimit, "not_found": runlog.ErrNotFound}
@@ -234,4 +242,24 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 		}
 	}
 	return runlog.Page{Entries: p.Entries, Next: runlog.Cursor(p.Next), More: p.More}, nil
+}
+
+// capped keeps what is written to it up to max bytes and notes whether
+// more came; the rest is discarded, so that a program's output cannot
+// grow memory without bound.
+type capped struct {
+	bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - int64(c.Len()); int64(len(p)) > room {
+		c.over = true
+		if room > 0 {
+			c.Buffer.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	return c.Buffer.Write(p)
 }

@@ -145,9 +145,18 @@ func (c *Client) get(ctx context.Context, path string, params url.Values) ([]byt
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return nil, c.statusError(resp.StatusCode, httpconf.Clean(strings.TrimSpace(string(body)), 512))
 	}
-	body, err := io.ReadAll(resp.Body)
+	// An answer holds at most MaxEntries lines of at most a chunk (64 KiB)
+	// each, with their labels; one far larger is not what was asked for,
+	// and is not read whole into memory.
+	most := max(int64(c.cfg.MaxEntries)*256<<10, 64<<20)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, most+1))
 	if err != nil {
 		return nil, c.transportError(ctx, err)
+	}
+	if int64(len(body)) > most {
+		return nil, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: c.URL(),
+			Err:  fmt.Errorf("the answer to %s is larger than %d MiB, more than %d entries can take", path, most>>20, c.cfg.MaxEntries),
+			Hint: "check that the URL is a Loki and that nothing between rewrites its answers"}
 	}
 	return body, nil
 }
