@@ -50,7 +50,7 @@ func TestFollow(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", StepID: "s", Limit: 7}, true, nil)
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", StepID: "s", Limit: 7}, tailOptions{follow: true}, nil)
 		done <- err
 	}()
 	const n = 60
