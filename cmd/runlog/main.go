@@ -116,7 +116,7 @@ type runError struct {
 }
 
 func (e *runError) Error() string {
-	return fmt.Sprintf("runlog: %s: run %q: %s", e.cmd, e.run, strings.TrimPrefix(e.err.Error(), "runlog: "))
+	return fmt.Sprintf("runlog: %s: run %s: %s", e.cmd, quoteText(e.run), strings.TrimPrefix(e.err.Error(), "runlog: "))
 }
 
 func (e *runError) Unwrap() error { return e.err }
@@ -130,9 +130,9 @@ func nothingFound(ctx context.Context, cmd string, f runlog.Fetcher, run string)
 		return &runError{cmd, run, err}
 	}
 	if len(p.Entries) > 0 || len(p.Ends) > 0 {
-		return fmt.Errorf("runlog: %s: %w for run %q match these filters (the run has entries; widen the filters, or retry with --wait 10s if they are still being written)", cmd, errNoMatch, run)
+		return fmt.Errorf("runlog: %s: %w for run %s match these filters (the run has entries; widen the filters, or retry with --wait 10s if they are still being written)", cmd, errNoMatch, quoteText(run))
 	}
-	return fmt.Errorf("runlog: %s: %w for run %q: the store has nothing for this run (%s)", cmd, errNoRun, run, waitHint)
+	return fmt.Errorf("runlog: %s: %w for run %s: the store has nothing for this run (%s)", cmd, errNoRun, quoteText(run), waitHint)
 }
 
 // waitFor calls try until it reports found, or wait has passed since the

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/runlog/runlog"
@@ -77,20 +76,20 @@ func (p *textPrinter) print(e *runlog.LogEntry) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
 		if !strings.HasPrefix(k, "code.") {
-			fmt.Fprintf(p.w, " %s=%s", attrKey(k), strconv.Quote(e.Attributes[k]))
+			fmt.Fprintf(p.w, " %s=%s", attrKey(k), quoteText(e.Attributes[k]))
 		}
 	}
 	return p.w.WriteByte('\n')
 }
 
 // attrKey renders an attribute key: as is when it is plain, else quoted
-// (strconv.Quote escapes every control), so that a key cannot forge
-// another attribute or a line.
+// (see quoteText), so that a key cannot forge another attribute or a
+// line.
 func attrKey(k string) string {
-	if k != "" && isSafe(k) && !strings.ContainsAny(k, " =\"") {
+	if k != "" && isSafe(k) && !strings.ContainsAny(k, " =\"\\") {
 		return k
 	}
-	return strconv.Quote(k)
+	return quoteText(k)
 }
 
 func (p *textPrinter) flush() error { return p.w.Flush() }

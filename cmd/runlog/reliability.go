@@ -132,9 +132,11 @@ Exit codes: 0 all complete; 1 error; 4 no entries: the store has nothing for the
 				return nothingFound(cmd.Context(), "check", s, q.RunID)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(toCheckJSON(cs)); err != nil {
+				b, err := json.MarshalIndent(toCheckJSON(cs), "", "  ")
+				if err != nil {
+					return err
+				}
+				if _, err := cmd.OutOrStdout().Write(append(jsonSafe(b), '\n')); err != nil {
 					return err
 				}
 			} else {

@@ -41,12 +41,27 @@ func isSafe(s string) bool {
 	return true
 }
 
-func appendEscaped(b *strings.Builder, s string) {
+// quoteText returns s in double quotes, escaped as escapeText does, with
+// '"' and '\' escaped too, so that a quoted value cannot end early.
+func quoteText(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	appendEscapedQuoted(&b, s, true)
+	b.WriteByte('"')
+	return b.String()
+}
+
+func appendEscaped(b *strings.Builder, s string) { appendEscapedQuoted(b, s, false) }
+
+func appendEscapedQuoted(b *strings.Builder, s string, quoted bool) {
 	const hex = "0123456789abcdef"
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
+			case quoted && (c == '"' || c == '\\'):
+				b.WriteByte('\\')
+				b.WriteByte(c)
 			case c == '\t':
 				b.WriteString(`\t`)
 			case c == '\r':
