@@ -178,6 +178,8 @@ func cliHint(h string) string {
 			"a flavor built outside runlog is added with `runlog log-store flavor register PROGRAM`", 1)
 	case strings.Contains(h, "RegisterExternal"):
 		return "the store's external flavor could not be registered; run `runlog log-store flavor list` to see why, and `runlog log-store flavor register PROGRAM` to register it again"
+	case strings.Contains(h, "Activate, Store.Flush or `runlog flush`"):
+		return strings.Replace(h, "the next Activate, Store.Flush or `runlog flush`", "the next `runlog exec` or `runlog flush` of this store", 1)
 	case strings.Contains(h, "Options.Fetcher"):
 		return "this store's flavor cannot read logs back; read them where its records are sent"
 	}
