@@ -1,11 +1,11 @@
 // Command runlog runs programs into a runlog store and reads pipeline run
 // logs back from it.
 //
-//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow] [-o text|json|jsonl] [--store NAME]
-//	runlog check RUN_ID [--step S] [--source SRC] [-o text|json] [--store NAME]
+//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow [--follow-quiet D]] [--wait D] [-o text|json|jsonl] [--store NAME]
+//	runlog check RUN_ID [--step S] [--source SRC] [--wait D] [-o text|json] [--store NAME]
 //	runlog exec --run RUN [--step S] [--source SRC] [--attempt N] [--store NAME] -- COMMAND [ARGS...]
 //	runlog flush [--store NAME]
-//	runlog log-store flavor list | describe FLAVOR | register PROGRAM
+//	runlog log-store flavor list | describe FLAVOR | register PROGRAM | delete FLAVOR [--force]
 //	runlog log-store register NAME --flavor FLAVOR --key=value ...
 //	runlog log-store list | describe NAME | update NAME --key=value | delete NAME | set-default NAME
 //	runlog completion bash|zsh|fish|powershell
@@ -18,7 +18,8 @@
 // none.
 //
 // With no store registered it uses the embedded local store
-// ($RUNLOG_DATA_DIR or the user's data directory). The CLI holds no logic of
+// ($RUNLOG_DATA_DIR or the user's data directory), which --store local
+// names always. Text from stores is printed escaped (safe.go). The CLI holds no logic of
 // its own: it parses flags, calls the library, and prints.
 package main
 
