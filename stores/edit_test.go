@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) {
 	if name := os.Getenv("STORES_TEST_REGISTER"); name != "" {
 		err := stores.Edit(context.Background(), "", func(f *stores.File) error {
-			return f.Register(name, "local", map[string]string{"dir": "/tmp/x-" + name})
+			return f.Register(name, "local", map[string]string{"dir": "data-" + name})
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -155,7 +155,7 @@ func TestLocalIsReserved(t *testing.T) {
 func TestDeleteFlavor(t *testing.T) {
 	f := &stores.File{Stores: map[string]stores.Entry{
 		"a": {Flavor: "ext"}, "b": {Flavor: "ext"}, "c": {Flavor: "local"}},
-		Flavors: map[string]stores.External{"ext": {Exec: "/bin/true"}}, Default: "a"}
+		Flavors: map[string]stores.External{"ext": {Exec: "my-flavor"}}, Default: "a"}
 	if _, err := f.DeleteFlavor("local", false); !errors.Is(err, runlog.ErrNotFound) {
 		t.Fatalf("DeleteFlavor(built-in) = %v; want ErrNotFound", err)
 	}
