@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ type File struct {
 	Stores map[string]Entry `json:"stores"`
 	// Flavors are external flavors by name (see External).
 	Flavors map[string]External `json:"flavors,omitempty"`
+
+	path string      // where Load read it from
+	info fs.FileInfo // what Load found there; nil for a missing file
 }
 
 // Entry is one named store.
@@ -69,9 +73,14 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "runlog", "stores.json"), nil
 }
 
+// MaxFileSize is the largest stores file Load reads: a stores file is a
+// few kilobytes, and a path such as /dev/zero must fail, not fill memory.
+const MaxFileSize = 1 << 20
+
 // Load reads the stores file at path ("" for DefaultPath). A missing file
 // is an empty one. Load only reads and parses: it runs no program and
-// registers no flavor (see RegisterExternals).
+// registers no flavor (see RegisterExternals). It refuses what is not a
+// regular file and files over MaxFileSize.
 func Load(path string) (*File, error) {
 	if path == "" {
 		var err error
@@ -79,22 +88,71 @@ func Load(path string) (*File, error) {
 			return nil, err
 		}
 	}
-	f := &File{Stores: map[string]Entry{}}
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
+		return &File{Stores: map[string]Entry{}, path: path}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path, Err: err}
 	}
-	if err := json.Unmarshal(b, f); err != nil {
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path, Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path,
+			Err:  fmt.Errorf("not a regular file (%s)", st.Mode().Type()),
+			Hint: "point RUNLOG_CONFIG at a stores file, such as runlog/stores.json under your config directory"}
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
+	if err != nil {
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path, Err: err}
+	}
+	if len(b) > MaxFileSize {
+		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path,
+			Err:  fmt.Errorf("larger than %d KiB", MaxFileSize>>10),
+			Hint: "a stores file is a few kilobytes; is this the right file?"}
+	}
+	f, err := Parse(b)
+	if err != nil {
 		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "load", Store: path, Err: err,
 			Hint: "the stores file is not valid JSON; fix or remove it"}
+	}
+	f.path, f.info = path, st
+	return f, nil
+}
+
+// Parse parses the content of a stores file. Empty maps are nil (but
+// Stores, never nil), so that what Parse accepts, Marshal writes back
+// the same.
+func Parse(b []byte) (*File, error) {
+	f := &File{}
+	if err := json.Unmarshal(b, f); err != nil {
+		return nil, err
 	}
 	if f.Stores == nil {
 		f.Stores = map[string]Entry{}
 	}
+	for n, e := range f.Stores {
+		if len(e.Config) == 0 {
+			e.Config = nil
+			f.Stores[n] = e
+		}
+	}
+	if len(f.Flavors) == 0 {
+		f.Flavors = nil
+	}
 	return f, nil
+}
+
+// Marshal returns f as Save writes it.
+func (f *File) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // Save writes f to path ("" for DefaultPath) with mode 0600, replacing the
@@ -106,7 +164,7 @@ func (f *File) Save(path string) error {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
+	b, err := f.Marshal()
 	if err != nil {
 		return err
 	}
@@ -122,7 +180,7 @@ func (f *File) Save(path string) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -132,6 +190,11 @@ func (f *File) Save(path string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// Local is the name of the embedded local store. It always names that
+// store: Open(ctx, Local) opens it whatever is registered, and no
+// registered store can take the name.
+const Local = "local"
+
 var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // Register adds a store named name of the given flavor. The configuration
@@ -140,6 +203,9 @@ var storeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 func (f *File) Register(name, flavor string, cfg map[string]string) error {
 	if !storeName.MatchString(name) {
 		return runlog.Invalidf("store name %q: use letters, digits, '_', '-' and '.', starting with a letter or digit", name)
+	}
+	if name == Local {
+		return runlog.Invalidf("store name %q is the embedded local store's, which every command accepts as --store %s; choose another name", name, Local)
 	}
 	if _, ok := f.Stores[name]; ok {
 		return runlog.Invalidf("a store named %q exists; use `update` to change it or `delete` it first", name)
@@ -188,7 +254,11 @@ func (f *File) Update(name string, cfg map[string]string) error {
 }
 
 // Delete removes a store; if it was the default, there is no default.
+// The embedded local store cannot be deleted.
 func (f *File) Delete(name string) error {
+	if _, ok := f.Stores[name]; !ok && name == Local {
+		return runlog.Invalidf("%q is the embedded local store; it cannot be deleted (its logs are under its data directory)", name)
+	}
 	if _, err := f.get(name); err != nil {
 		return err
 	}
@@ -199,8 +269,13 @@ func (f *File) Delete(name string) error {
 	return nil
 }
 
-// SetDefault makes name the default store.
+// SetDefault makes name the default store; Local makes the embedded
+// local store the default again.
 func (f *File) SetDefault(name string) error {
+	if name == Local {
+		f.Default = ""
+		return nil
+	}
 	if _, err := f.get(name); err != nil {
 		return err
 	}
@@ -224,9 +299,9 @@ func (f *File) Get(name string) (Entry, error) { return f.get(name) }
 func (f *File) get(name string) (Entry, error) {
 	e, ok := f.Stores[name]
 	if !ok {
-		hint := "no stores are registered; see `runlog log-store register --help`"
+		hint := "no stores are registered but " + Local + ", the embedded one; see `runlog log-store register --help`"
 		if len(f.Stores) > 0 {
-			hint = "registered stores: " + strings.Join(f.Names(), ", ")
+			hint = "registered stores: " + strings.Join(f.Names(), ", ") + ", and " + Local + ", the embedded one"
 		}
 		return Entry{}, &runlog.Error{Kind: runlog.ErrNotFound, Op: "log-store", Err: fmt.Errorf("no store named %q", name), Hint: hint}
 	}
@@ -264,7 +339,7 @@ func (f *File) entry(name string) (Entry, error) {
 	if name == "" {
 		name = f.Default
 	}
-	if name == "" {
+	if name == "" || name == Local {
 		return Entry{Flavor: "local"}, nil
 	}
 	e, err := f.get(name)

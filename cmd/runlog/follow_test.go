@@ -50,7 +50,7 @@ func TestFollow(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", StepID: "s", Limit: 7}, true, nil)
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "live", StepID: "s", Limit: 7}, tailOptions{follow: true}, nil)
 		done <- err
 	}()
 	const n = 60
@@ -80,6 +80,63 @@ func TestFollow(t *testing.T) {
 	for i, l := range lines {
 		if !strings.HasSuffix(l, " line "+strconv.Itoa(i)) {
 			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+}
+
+// TestFollowRunOfSteps: a tail of a whole run made only of step
+// activations (no run-level end marker) stops once every activation seen
+// has ended and none started for the quiet period, and not while one
+// still runs.
+func TestFollowRunOfSteps(t *testing.T) {
+	store, err := flavors.NewLocal(t.TempDir(), false, otelstore.Options{Console: slog.DiscardHandler, ExportInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := store.Activate(t.Context(), runlog.Scope{RunID: "steps", StepID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.InfoContext(a, "from a")
+	if err := store.Deactivate(a); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Activate(t.Context(), runlog.Scope{RunID: "steps", StepID: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.InfoContext(b, "from b")
+	time.Sleep(300 * time.Millisecond) // a batch lands: b is seen running
+
+	var out syncBuffer
+	p, _ := newPrinter(&out, "text")
+	fctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := printEntries(fctx, p, store, runlog.Query{RunID: "steps"}, tailOptions{follow: true, quiet: 300 * time.Millisecond}, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the tail stopped (%v) while step b still runs; printed:\n%s", err, out.String())
+	case <-time.After(2 * time.Second):
+	}
+	slog.InfoContext(b, "b again")
+	if err := store.Deactivate(b); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the tail did not stop once every step ended; printed:\n%s", out.String())
+	}
+	for _, want := range []string{"from a", "from b", "b again"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the tail did not print %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -79,7 +79,9 @@ const hex = "0123456789abcdef"
 
 // appendString appends s as a JSON string the way encoding/json does with
 // HTML escaping on: <, > and & as \u escapes, control characters escaped,
-// invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
+// invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped; and, unlike it, C1
+// controls and bidi controls as \u escapes too (see jsonSafe), so that
+// JSON on a terminal cannot drive it either. The value is the same.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -118,9 +120,9 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
+		if unsafeRune(r) {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			b = append(b, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
 			i += size
 			start = i
 			continue
@@ -129,4 +131,26 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonSafe returns the JSON b with every C1 control, bidi control and
+// line separator that encoding/json leaves raw written as a \u escape:
+// the same JSON value, safe on a terminal. Such characters can only be
+// inside strings, where a \u escape means the character itself.
+func jsonSafe(b []byte) []byte {
+	var out []byte
+	start := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if size > 1 && unsafeRune(r) {
+			out = append(out, b[start:i]...)
+			out = append(out, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
+			start = i + size
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[start:]...)
 }

@@ -45,7 +45,7 @@ func newFlavor() *cobra.Command {
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "FLAVOR\tDESCRIPTION")
 			for _, f := range runlog.Flavors() {
-				fmt.Fprintf(w, "%s\t%s\n", f.Name, f.Doc)
+				fmt.Fprintf(w, "%s\t%s\n", escapeText(f.Name), escapeText(f.Doc))
 			}
 			return w.Flush()
 		},
@@ -59,18 +59,18 @@ func newFlavor() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := flavors.RegisterExternal(cmd.Context(), sf, args[0]); err != nil {
+			if err := registerExternal(cmd, sf, args[0]); err != nil {
 				return err
 			}
 			f, err := runlog.LookupFlavor(args[0])
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n\n", f.Name, f.Doc)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n\n", escapeText(f.Name), escapeText(f.Doc))
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "KEY\tTYPE\tDEFAULT\tREQUIRED\tSECRET\tDESCRIPTION")
 			for _, k := range f.Keys {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Type, k.Default, yes(k.Required), yes(k.Secret), k.Doc)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escapeText(k.Name), escapeText(string(k.Type)), escapeText(k.Default), yes(k.Required), yes(k.Secret), escapeText(k.Doc))
 			}
 			return w.Flush()
 		},
@@ -87,16 +87,45 @@ stores file.`,
 		Example: "  runlog log-store flavor register ./bin/my-backend-flavor",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return editStores(func(f *stores.File) error {
+			return editStores(cmd, func(f *stores.File) error {
+				if err := f.CheckTrusted(); err != nil {
+					return err // its other flavors' programs would run
+				}
 				flv, err := flavors.RegisterProgram(cmd.Context(), f, args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "registered flavor %s\n", flv.Name)
+				fmt.Fprintf(cmd.OutOrStdout(), "registered flavor %s\n", escapeText(flv.Name))
 				return nil
 			})
 		},
 	})
+	var force bool
+	del := &cobra.Command{
+		Use:   "delete FLAVOR",
+		Short: "Forget an external flavor (refused while stores use it, unless --force)",
+		Long: `Remove an external flavor from the stores file; its program is not run
+and not removed. While stores use the flavor it is refused with their
+names; --force deletes those stores too. Built-in flavors cannot be
+deleted.`,
+		Example: "  runlog log-store flavor delete my_backend\n  runlog log-store flavor delete my_backend --force",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editStores(cmd, func(f *stores.File) error {
+				gone, err := f.DeleteFlavor(args[0], force)
+				if err != nil {
+					return err
+				}
+				for _, n := range gone {
+					fmt.Fprintf(cmd.OutOrStdout(), "deleted log store %s\n", escapeText(n))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted flavor %s\n", escapeText(args[0]))
+				return nil
+			})
+		},
+	}
+	del.Flags().BoolVar(&force, "force", false, "also delete the stores that use the flavor")
+	fl.AddCommand(del)
 	return fl
 }
 
@@ -160,8 +189,8 @@ opened; they are never printed.`,
 			if flavor == "" {
 				return usageError(cmd, fmt.Errorf("missing --flavor; see 'runlog log-store flavor list'"))
 			}
-			return editStores(func(f *stores.File) error {
-				if err := flavors.RegisterExternal(cmd.Context(), f, flavor); err != nil {
+			return editStores(cmd, func(f *stores.File) error {
+				if err := registerExternal(cmd, f, flavor); err != nil {
 					return err
 				}
 				if err := f.Register(name, flavor, cfg); err != nil {
@@ -170,7 +199,7 @@ opened; they are never printed.`,
 				if len(f.Stores) == 1 {
 					f.Default = name
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "registered log store %s (flavor %s)\n", name, flavor)
+				fmt.Fprintf(cmd.OutOrStdout(), "registered log store %s (flavor %s)\n", escapeText(name), escapeText(flavor))
 				return nil
 			})
 		},
@@ -194,16 +223,19 @@ func newUpdate() *cobra.Command {
 			if flavor != "" {
 				return usageError(cmd, fmt.Errorf("a store's flavor cannot change; delete it and register it again"))
 			}
-			return editStores(func(f *stores.File) error {
+			return editStores(cmd, func(f *stores.File) error {
+				if name == stores.Local {
+					return runlog.Invalidf("%q is the embedded local store, which has no settings to update; register a store of flavor local to set its keys", name)
+				}
 				if e, err := f.Get(name); err == nil {
-					if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
+					if err := registerExternal(cmd, f, e.Flavor); err != nil {
 						return err
 					}
 				}
 				if err := f.Update(name, cfg); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "updated log store %s\n", name)
+				fmt.Fprintf(cmd.OutOrStdout(), "updated log store %s\n", escapeText(name))
 				return nil
 			})
 		},
@@ -223,19 +255,27 @@ func newStoreList() *cobra.Command {
 			}
 			// Masked needs a flavor's keys to tell secrets; the stores of a
 			// broken external flavor are shown all masked.
+			// An untrusted file's programs are not run: its stores too.
 			var errs []error
-			for _, n := range f.Names() {
-				errs = append(errs, flavors.RegisterExternal(cmd.Context(), f, f.Stores[n].Flavor))
+			if err := f.CheckTrusted(); err != nil && len(f.Flavors) > 0 {
+				errs = append(errs, err)
+			} else {
+				for _, n := range f.Names() {
+					errs = append(errs, flavors.RegisterExternal(cmd.Context(), f, f.Stores[n].Flavor))
+				}
 			}
 			warn(cmd, errors.Join(errs...))
 			w := table(cmd.OutOrStdout())
 			fmt.Fprintln(w, "NAME\tFLAVOR\tDEFAULT\tCONFIG")
-			if len(f.Stores) == 0 {
-				fmt.Fprintln(w, "(local)\tlocal\tyes\t(embedded; register a store to change)")
-			}
+			// The embedded store is always there, under the name --store takes.
+			isDefault := f.Default == "" || f.Default == stores.Local
+			fmt.Fprintf(w, "%s\tlocal\t%s\t(embedded; $RUNLOG_DATA_DIR or the user's data directory)\n", stores.Local, yes(isDefault))
 			for _, n := range f.Names() {
 				e := f.Stores[n]
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n, e.Flavor, yes(n == f.Default), pairs(stores.Masked(e.Flavor, e.Config)))
+				if n == stores.Local {
+					continue // a file written before the name was reserved; --store local is the embedded store
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", escapeText(n), escapeText(e.Flavor), yes(n == f.Default), pairs(stores.Masked(e.Flavor, e.Config)))
 			}
 			return w.Flush()
 		},
@@ -253,15 +293,20 @@ func newDescribe() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
+			if args[0] == stores.Local {
+				fmt.Fprintf(out, "name:    %s\nflavor:  local\ndefault: %s\n  (embedded; $RUNLOG_DATA_DIR or the user's data directory)\n",
+					stores.Local, yes(f.Default == "" || f.Default == stores.Local))
+				return nil
+			}
 			e, err := f.Get(args[0])
 			if err != nil {
 				return err
 			}
-			if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
+			if err := registerExternal(cmd, f, e.Flavor); err != nil {
 				warn(cmd, err) // shown all masked, so that it can still be inspected
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", args[0], e.Flavor, yes(args[0] == f.Default))
+			fmt.Fprintf(out, "name:    %s\nflavor:  %s\ndefault: %s\n", escapeText(args[0]), escapeText(e.Flavor), yes(args[0] == f.Default))
 			m := stores.Masked(e.Flavor, e.Config)
 			keys := make([]string, 0, len(m))
 			for k := range m {
@@ -269,7 +314,7 @@ func newDescribe() *cobra.Command {
 			}
 			slices.Sort(keys)
 			for _, k := range keys {
-				fmt.Fprintf(out, "  %s = %s\n", k, m[k])
+				fmt.Fprintf(out, "  %s = %s\n", escapeText(k), escapeText(m[k]))
 			}
 			return nil
 		},
@@ -284,11 +329,11 @@ func nameCommand(use, short, example string, edit func(*stores.File, string) err
 		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return editStores(func(f *stores.File) error {
+			return editStores(cmd, func(f *stores.File) error {
 				if err := edit(f, args[0]); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", escapeText(args[0]))
 				return nil
 			})
 		},
@@ -312,6 +357,10 @@ func registerExternals(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := f.CheckTrusted(); err != nil && len(f.Flavors) > 0 {
+		warn(cmd, err) // its programs are not run
+		return nil
+	}
 	warn(cmd, flavors.RegisterExternals(cmd.Context(), f))
 	return nil
 }
@@ -321,24 +370,20 @@ func warn(cmd *cobra.Command, err error) {
 	if err == nil {
 		return
 	}
-	for line := range strings.SplitSeq(err.Error(), "\n") {
+	cliHints(err)
+	for _, line := range errorLines(err) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "runlog: warning: %s\n", strings.TrimPrefix(line, "runlog: "))
 	}
 }
 
-func editStores(edit func(*stores.File) error) error {
-	f, err := stores.Load("")
-	if err != nil {
-		return err
-	}
-	if err := edit(f); err != nil {
-		return err
-	}
-	return f.Save("")
+// editStores edits the stores file under its lock (stores.Edit), so that
+// concurrent writers keep each other's changes.
+func editStores(cmd *cobra.Command, edit func(*stores.File) error) error {
+	return stores.Edit(cmd.Context(), "", edit)
 }
 
 func usageError(cmd *cobra.Command, err error) error {
-	return fmt.Errorf("%w\nusage: runlog log-store %s", err, cmd.Use)
+	return errors.Join(err, fmt.Errorf("usage: runlog log-store %s", cmd.Use))
 }
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
@@ -361,7 +406,7 @@ func pairs(m map[string]string) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%s", k, m[k])
+		fmt.Fprintf(&b, "%s=%s", escapeText(k), escapeText(m[k]))
 	}
 	return b.String()
 }

@@ -1,11 +1,11 @@
 // Command runlog runs programs into a runlog store and reads pipeline run
 // logs back from it.
 //
-//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow] [-o text|json|jsonl] [--store NAME]
-//	runlog check RUN_ID [--step S] [--source SRC] [-o text|json] [--store NAME]
+//	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow [--follow-quiet D]] [--wait D] [-o text|json|jsonl] [--store NAME]
+//	runlog check RUN_ID [--step S] [--source SRC] [--wait D] [-o text|json] [--store NAME]
 //	runlog exec --run RUN [--step S] [--source SRC] [--attempt N] [--store NAME] -- COMMAND [ARGS...]
 //	runlog flush [--store NAME]
-//	runlog log-store flavor list | describe FLAVOR | register PROGRAM
+//	runlog log-store flavor list | describe FLAVOR | register PROGRAM | delete FLAVOR [--force]
 //	runlog log-store register NAME --flavor FLAVOR --key=value ...
 //	runlog log-store list | describe NAME | update NAME --key=value | delete NAME | set-default NAME
 //	runlog completion bash|zsh|fish|powershell
@@ -18,7 +18,8 @@
 // none.
 //
 // With no store registered it uses the embedded local store
-// ($RUNLOG_DATA_DIR or the user's data directory). The CLI holds no logic of
+// ($RUNLOG_DATA_DIR or the user's data directory), which --store local
+// names always. Text from stores is printed escaped (safe.go). The CLI holds no logic of
 // its own: it parses flags, calls the library, and prints.
 package main
 
@@ -26,8 +27,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,11 +40,12 @@ import (
 	_ "github.com/runlog/runlog/flavors"
 )
 
-// Exit codes.
+// Exit codes (docs/cli.md lists them per command).
 const (
-	exitOK       = 0 // entries found (logs), or the command succeeded
-	exitError    = 1 // any error
-	exitNotFound = 4 // logs, check: the run (with its filters) has no entries
+	exitOK      = 0 // entries found (logs), or the command succeeded
+	exitError   = 1 // any error
+	exitNoMatch = 3 // logs, check: the run exists, but nothing matched the filters (yet)
+	exitNoRun   = 4 // logs, check: the store has nothing for the run at all
 	// exitIncomplete = 5 (check: not all complete) is in reliability.go
 )
 
@@ -60,13 +64,19 @@ func run() int {
 	case errors.As(err, &ee):
 		return ee.code // the program's own code, from exec
 	}
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "runlog") {
-		msg = "runlog: " + msg
+	cliHints(err)
+	lines := errorLines(err)
+	if !strings.HasPrefix(lines[0], "runlog") {
+		lines[0] = "runlog: " + lines[0]
 	}
-	fmt.Fprintln(os.Stderr, msg)
-	if errors.Is(err, errNoEntries) {
-		return exitNotFound
+	for _, l := range lines {
+		fmt.Fprintln(os.Stderr, l)
+	}
+	switch {
+	case errors.Is(err, errNoRun):
+		return exitNoRun
+	case errors.Is(err, errNoMatch):
+		return exitNoMatch
 	}
 	return exitError
 }
@@ -83,14 +93,65 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())
+		return errors.Join(err, fmt.Errorf("see '%s --help'", c.CommandPath()))
 	})
 	root.AddCommand(newLogs(), newLogStore(), newExec(), newFlush(), newCheck())
 	return root
 }
 
-// errNoEntries: logs found nothing for the run and filters.
-var errNoEntries = errors.New("no log entries")
+var (
+	// errNoRun: the store has nothing for the run: no entry, no end marker.
+	errNoRun = errors.New("no log entries")
+	// errNoMatch: the run has entries or end markers, but none matched.
+	errNoMatch = errors.New("no log entries")
+)
+
+// waitHint says what to do when a run is not (yet) there.
+const waitHint = "records of a run that just ended may take a few seconds to be indexed by a collector-fed store; retry with --wait 10s"
+
+// runError is an error about one run in one command; it reads
+// `runlog: CMD: run "RUN": cause`.
+type runError struct {
+	cmd, run string
+	err      error
+}
+
+func (e *runError) Error() string {
+	return fmt.Sprintf("runlog: %s: run %s: %s", e.cmd, quoteText(e.run), strings.TrimPrefix(e.err.Error(), "runlog: "))
+}
+
+func (e *runError) Unwrap() error { return e.err }
+
+// nothingFound returns the error of cmd (logs, check) for a run with
+// nothing to show: errNoRun when the store has nothing at all for it,
+// errNoMatch when it has, but nothing matched.
+func nothingFound(ctx context.Context, cmd string, f runlog.Fetcher, run string) error {
+	p, err := f.Fetch(ctx, runlog.Query{RunID: run, Limit: 1})
+	if err != nil {
+		return &runError{cmd, run, err}
+	}
+	if len(p.Entries) > 0 || len(p.Ends) > 0 {
+		return fmt.Errorf("runlog: %s: %w for run %s match these filters (the run has entries; widen the filters, or retry with --wait 10s if they are still being written)", cmd, errNoMatch, quoteText(run))
+	}
+	return fmt.Errorf("runlog: %s: %w for run %s: the store has nothing for this run (%s)", cmd, errNoRun, quoteText(run), waitHint)
+}
+
+// waitFor calls try until it reports found, or wait has passed since the
+// first call, polling every half second. It returns try's last results.
+func waitFor(ctx context.Context, wait time.Duration, try func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		found, err := try()
+		if found || err != nil || !time.Now().Before(deadline) {
+			return found, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case <-time.After(min(500*time.Millisecond, time.Until(deadline))):
+		}
+	}
+}
 
 func newLogs() *cobra.Command {
 	var (
@@ -99,21 +160,30 @@ func newLogs() *cobra.Command {
 		store           string
 		since, from, to string
 		follow          bool
+		wait, quiet     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "logs RUN_ID",
 		Short: "Print the logs of a run",
 		Long: `Print the logs of a run, oldest first, from the default log store (or
 --store). Output: text (aligned, coloured by level on a terminal unless
-NO_COLOR is set), json (an array) or jsonl (one object per line), with the
+NO_COLOR is set; text from the store is escaped so that it cannot drive the
+terminal, and a message of several lines continues on indented lines
+marked "│"), json (an array) or jsonl (one object per line), with the
 fields message, name, level, timestamp, module, filename, lineno,
 chunk_index, total_chunks, id, run_id, step_id, source, attempt, activation_id, sequence,
 trace_id, span_id, attributes.
 
-Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
+--follow stops at the end marker of the step (--step), or of the run level;
+for a run made only of step activations, once every activation seen has
+ended and no new one appeared for --follow-quiet.
+
+Exit codes: 0 entries printed; 1 error; 4 no entries: the store has nothing for the run;
+3 the run exists but no entry matched the filters.`,
 		Example: `  runlog logs demo-20261124 --step train --level warn
   runlog logs demo-20261124 --since 1h --grep "loss" -o jsonl
-  runlog logs demo-20261124 --step train --follow`,
+  runlog logs demo-20261124 --step train --follow
+  runlog logs demo-20261124 --wait 10s`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.RunID = args[0]
@@ -127,6 +197,9 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 			var err error
 			if q.Start, q.End, err = timeRange(since, from, to); err != nil {
 				return err
+			}
+			if wait < 0 || quiet < 0 {
+				return fmt.Errorf("--wait and --follow-quiet want a duration of 0 or more, such as 10s")
 			}
 			p, err := newPrinter(cmd.OutOrStdout(), output)
 			if err != nil {
@@ -142,14 +215,23 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 				prog = func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "\rfetched %d entries", n) }
 				defer fmt.Fprint(cmd.ErrOrStderr(), "\r\x1b[K")
 			}
-			n, err := printEntries(cmd.Context(), p, s, q, follow, prog)
+			var n int
+			tail := tailOptions{follow: follow, quiet: quiet}
+			_, err = waitFor(cmd.Context(), wait, func() (bool, error) {
+				var err error
+				n, err = printEntries(cmd.Context(), p, s, q, tail, prog)
+				return n > 0, err
+			})
 			if cerr := p.close(); err == nil {
 				err = cerr
 			}
-			if err == nil && n == 0 && !follow {
-				return fmt.Errorf("%w for run %q (with these filters)", errNoEntries, q.RunID)
+			if err != nil {
+				return &runError{"logs", q.RunID, err}
 			}
-			return err
+			if n == 0 && !follow {
+				return nothingFound(cmd.Context(), "logs", s, q.RunID)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -161,9 +243,11 @@ Exit codes: 0 entries printed; 1 error; 4 no entries for the run and filters.`,
 	f.StringVar(&from, "from", "", "only entries at or after this time (RFC 3339)")
 	f.StringVar(&to, "to", "", "only entries before this time (RFC 3339)")
 	f.IntVar(&q.Limit, "limit", 5000, "entries fetched per page (smaller pages, less memory)")
-	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until the step ends (its end marker; without --step, the run level's) or Ctrl-C")
+	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until the step ends (its end marker; without --step, the run level's, or every activation's) or Ctrl-C")
+	f.DurationVar(&quiet, "follow-quiet", 5*time.Second, "with --follow and no run-level activation: stop once every activation seen has ended and none started for this long (0: only at the run level's end or Ctrl-C)")
+	f.DurationVar(&wait, "wait", 0, "wait up to this long for the first matching entry to appear, such as 10s")
 	f.StringVarP(&output, "output", "o", "text", "output format: text, json or jsonl")
-	f.StringVar(&store, "store", "", "registered log store to read (default: the default store, else the embedded local one)")
+	f.StringVar(&store, "store", "", "log store to read: a registered one, or local, the embedded one (default: the default store, else local)")
 	return cmd
 }
 
@@ -192,13 +276,23 @@ func timeRange(since, from, to string) (start, end time.Time, err error) {
 	return start, end, nil
 }
 
+// tailOptions say how printEntries follows a run.
+type tailOptions struct {
+	follow bool
+	// quiet: without a step, and with no run-level end marker, the tail
+	// stops once every activation seen has ended and no entry came for
+	// this long. Zero: it does not.
+	quiet time.Duration
+}
+
 // printEntries prints every entry q matches; with follow, it then polls
 // with the last page's cursor, which returns only what was stored since,
 // until the end marker of the followed step (or, without a step, of the
-// run level) has been read, or ctx ends.
+// run level) has been read, or, without a step, every activation seen
+// has ended and nothing new came for tail.quiet; or ctx ends.
 //
 // progress, if not nil, is told the count after each page.
-func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, follow bool, progress func(int)) (int, error) {
+func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, tail tailOptions, progress func(int)) (int, error) {
 	// The next page is fetched while this one prints.
 	type fetched struct {
 		page runlog.Page
@@ -213,12 +307,14 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 		return ch
 	}
 	n, ended := 0, false
+	running := map[string]bool{} // activations seen: still running?
+	lastNew := time.Now()
 	pending := fetch(q)
 	for {
 		r := <-pending
 		page, err := r.page, r.err
 		if err != nil {
-			if follow && ctx.Err() != nil {
+			if tail.follow && ctx.Err() != nil {
 				return n, nil
 			}
 			return n, err
@@ -228,10 +324,15 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 			pending = fetch(q)
 		}
 		for i := range page.Entries {
-			if err := p.print(&page.Entries[i]); err != nil {
+			e := &page.Entries[i]
+			if err := p.print(e); err != nil {
 				return n, err
 			}
 			n++
+			lastNew = time.Now()
+			if _, seen := running[e.ActivationID]; !seen && e.ActivationID != "" {
+				running[e.ActivationID] = true
+			}
 		}
 		if progress != nil {
 			progress(n)
@@ -242,15 +343,25 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 			if e.StepID == q.StepID && (q.Source == "" || e.Source == q.Source) {
 				ended = true
 			}
+			if e.ActivationID != "" {
+				if _, seen := running[e.ActivationID]; !seen {
+					lastNew = time.Now()
+				}
+				running[e.ActivationID] = false
+			}
 		}
 		if page.More {
 			continue
 		}
-		if !follow || ended {
+		if !tail.follow || ended {
 			return n, p.flush()
 		}
 		if err := p.flush(); err != nil {
 			return n, err
+		}
+		if q.StepID == "" && tail.quiet > 0 && len(running) > 0 && time.Since(lastNew) >= tail.quiet &&
+			!slices.Contains(slices.Collect(maps.Values(running)), true) {
+			return n, nil // every activation seen has ended, and none came since
 		}
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -17,7 +19,8 @@ func TestMain(m *testing.M) {
 // config file and data directory.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:       "testdata/script",
+		Condition: condition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("RUNLOG_CONFIG", env.WorkDir+"/config/stores.json")
 			env.Setenv("RUNLOG_DATA_DIR", env.WorkDir+"/data")
@@ -25,6 +28,14 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// condition adds [root]: the tests run as root, who can chown.
+func condition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // TestScriptsVictoriaLogs runs the scripts in testdata/victorialogs

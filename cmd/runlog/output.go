@@ -52,23 +52,44 @@ type textPrinter struct {
 
 var levelColors = map[string]string{"TRACE": "\x1b[90m", "DEBUG": "\x1b[36m", "INFO": "\x1b[32m", "WARN": "\x1b[33m", "ERROR": "\x1b[31m", "FATAL": "\x1b[35m"}
 
+// print writes e as one entry: time, level, [step], the message, the
+// attributes. Everything that came from the store is escaped (see
+// escapeText); a message of several lines continues on lines indented
+// under it and marked, which cannot pass for entries.
 func (p *textPrinter) print(e *runlog.LogEntry) error {
-	step := e.StepID
+	step := escapeText(e.StepID)
 	if step == "" {
 		step = "-"
 	}
-	lvl := fmt.Sprintf("%-5s", e.Level)
+	lvl := fmt.Sprintf("%-5s", escapeText(e.Level.String()))
 	if p.color {
 		name := strings.TrimRight(e.Level.String(), "234")
-		lvl = levelColors[name] + lvl + "\x1b[0m"
+		if c, ok := levelColors[name]; ok {
+			lvl = c + lvl + "\x1b[0m"
+		}
 	}
-	fmt.Fprintf(p.w, "%s %s [%s] %s", e.Time.Local().Format("2006-01-02T15:04:05.000Z07:00"), lvl, step, strings.TrimRight(e.Message, "\n"))
+	lines := textLines(e.Message)
+	fmt.Fprintf(p.w, "%s %s [%s] %s", e.Time.Local().Format("2006-01-02T15:04:05.000Z07:00"), lvl, step, lines[0])
+	for _, l := range lines[1:] {
+		p.w.WriteString("\n" + continuation)
+		p.w.WriteString(l)
+	}
 	for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
 		if !strings.HasPrefix(k, "code.") {
-			fmt.Fprintf(p.w, " %s=%q", k, e.Attributes[k])
+			fmt.Fprintf(p.w, " %s=%s", attrKey(k), quoteText(e.Attributes[k]))
 		}
 	}
 	return p.w.WriteByte('\n')
+}
+
+// attrKey renders an attribute key: as is when it is plain, else quoted
+// (see quoteText), so that a key cannot forge another attribute or a
+// line.
+func attrKey(k string) string {
+	if k != "" && isSafe(k) && !strings.ContainsAny(k, " =\"\\") {
+		return k
+	}
+	return quoteText(k)
 }
 
 func (p *textPrinter) flush() error { return p.w.Flush() }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +41,7 @@ still running in other processes are left to them. See docs/reliability.md.`,
 			if err == nil && rep.Dir == "" {
 				return fmt.Errorf("%s has no spool to flush", storeName(store))
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), rep)
+			fmt.Fprintln(cmd.OutOrStdout(), escapeText(fmt.Sprint(rep)))
 			return err
 		},
 	}
@@ -48,11 +49,49 @@ still running in other processes are left to them. See docs/reliability.md.`,
 	return cmd
 }
 
+// checkJSON is one activation in `runlog check -o json`: the snake_case
+// names every JSON output of runlog uses.
+type checkJSON struct {
+	RunID        string    `json:"run_id"`
+	StepID       string    `json:"step_id"`
+	Source       string    `json:"source"`
+	ActivationID string    `json:"activation_id"`
+	Status       string    `json:"status"`
+	Received     uint64    `json:"received"`
+	Duplicates   uint64    `json:"duplicates"`
+	Expected     uint64    `json:"expected"`
+	Missing      uint64    `json:"missing"`
+	Gaps         []gapJSON `json:"gaps"`
+	Ended        bool      `json:"ended"`
+	Dropped      uint64    `json:"dropped"`
+	Cause        string    `json:"cause"`
+}
+
+type gapJSON struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+func toCheckJSON(cs []runlog.Completeness) []checkJSON {
+	out := make([]checkJSON, len(cs))
+	for i, c := range cs {
+		gaps := make([]gapJSON, len(c.Gaps))
+		for j, g := range c.Gaps {
+			gaps[j] = gapJSON{g.From, g.To}
+		}
+		out[i] = checkJSON{RunID: c.RunID, StepID: c.StepID, Source: c.Source, ActivationID: c.Activation,
+			Status: string(c.Status), Received: c.Received, Duplicates: c.Duplicates, Expected: c.Expected,
+			Missing: c.Missing, Gaps: gaps, Ended: c.Ended, Dropped: c.Dropped, Cause: c.Cause}
+	}
+	return out
+}
+
 func newCheck() *cobra.Command {
 	var (
 		q      runlog.Query
 		store  string
 		output string
+		wait   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "check RUN_ID",
@@ -62,35 +101,47 @@ they are complete (end marker read, no record missing), still being
 written (no end marker yet), or incomplete: how many records are missing,
 which sequence numbers, and how many the overflow policy dropped.
 
-Exit codes: 0 all complete; 1 error; 4 no entries; 5 not all complete.`,
+Exit codes: 0 all complete; 1 error; 4 no entries: the store has nothing for the run;
+3 the run exists but no activation matched --step/--source; 5 not all complete.`,
 		Example: `  runlog check demo-20261124
-  runlog check demo-20261124 --step train -o json`,
+  runlog check demo-20261124 --step train -o json
+  runlog check demo-20261124 --wait 10s`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.RunID = args[0]
 			if output != "text" && output != "json" {
 				return fmt.Errorf("output %q: use text or json", output)
 			}
+			if wait < 0 {
+				return fmt.Errorf("--wait %s: want a duration of 0 or more, such as 10s", wait)
+			}
 			s, err := openFetcher(cmd, store)
 			if err != nil {
 				return err
 			}
-			cs, err := runlog.Check(cmd.Context(), s, q)
+			var cs []runlog.Completeness
+			_, err = waitFor(cmd.Context(), wait, func() (bool, error) {
+				var err error
+				cs, err = runlog.Check(cmd.Context(), s, q)
+				return len(cs) > 0, err
+			})
 			if err != nil {
-				return err
+				return &runError{"check", q.RunID, err}
 			}
 			if len(cs) == 0 {
-				return errNoEntries
+				return nothingFound(cmd.Context(), "check", s, q.RunID)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(cs); err != nil {
+				b, err := json.MarshalIndent(toCheckJSON(cs), "", "  ")
+				if err != nil {
+					return err
+				}
+				if _, err := cmd.OutOrStdout().Write(append(jsonSafe(b), '\n')); err != nil {
 					return err
 				}
 			} else {
 				for _, c := range cs {
-					fmt.Fprintln(cmd.OutOrStdout(), c)
+					fmt.Fprintln(cmd.OutOrStdout(), escapeText(c.String()))
 				}
 			}
 			for _, c := range cs {
@@ -104,7 +155,8 @@ Exit codes: 0 all complete; 1 error; 4 no entries; 5 not all complete.`,
 	cmd.Flags().StringVar(&q.StepID, "step", "", "only this step")
 	cmd.Flags().StringVar(&q.Source, "source", "", "only this source")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
-	cmd.Flags().StringVar(&store, "store", "", "registered store (default: the default store)")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the run's first records to appear, such as 10s")
+	cmd.Flags().StringVar(&store, "store", "", "log store to read: a registered one, or local, the embedded one (default: the default store, else local)")
 	return cmd
 }
 
@@ -139,12 +191,25 @@ func loadFor(cmd *cobra.Command, name string) (*stores.File, error) {
 	if name == "" {
 		name = f.Default
 	}
-	if e, err := f.Get(name); err == nil {
-		if err := flavors.RegisterExternal(cmd.Context(), f, e.Flavor); err != nil {
+	if e, err := f.Get(name); err == nil && name != stores.Local {
+		if err := registerExternal(cmd, f, e.Flavor); err != nil {
 			return nil, err
 		}
 	}
 	return f, nil
+}
+
+// registerExternal registers the external flavor of that name, if the
+// stores file records one, after checking that the file may name programs
+// to run (stores.File.CheckTrusted).
+func registerExternal(cmd *cobra.Command, f *stores.File, flavor string) error {
+	if _, ok := f.Flavors[flavor]; !ok {
+		return nil
+	}
+	if err := f.CheckTrusted(); err != nil {
+		return err
+	}
+	return flavors.RegisterExternal(cmd.Context(), f, flavor)
 }
 
 // storeName names a --store value in messages.
