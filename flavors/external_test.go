@@ -74,3 +74,28 @@ func TestLoadRunsNoProgram(t *testing.T) {
 		t.Fatalf("RegisterExternal of a built-in flavor = %v; want nothing done", err)
 	}
 }
+
+// TestExternalAnswerTooLarge: an external flavor program that answers a
+// fetch with far more than a page fails that fetch, and its output is not
+// held whole.
+func TestExternalAnswerTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "big.sh")
+	script := "#!/bin/sh\ncase $1 in\ndescribe) echo '{\"name\": \"big\", \"doc\": \"d\", \"keys\": []}' ;;\n" +
+		"fetch) cat >/dev/null; head -c 80000000 /dev/zero | tr '\\0' ' ' ;;\nesac\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &stores.File{Stores: map[string]stores.Entry{}}
+	if _, err := flavors.RegisterProgram(t.Context(), f, prog); err != nil {
+		t.Fatal(err)
+	}
+	fe, err := runlog.OpenFetcher(t.Context(), "big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fe.Fetch(t.Context(), runlog.Query{RunID: "r", Limit: 10})
+	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), "not a page") {
+		t.Fatalf("Fetch of an 80 MB answer = %v; want ErrUnavailable", err)
+	}
+}

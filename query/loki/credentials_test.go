@@ -56,3 +56,23 @@ func TestURLCredentialsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerTooLarge: an answer far larger than the entries asked for can
+// take (a misbehaving proxy, not Loki) is refused, not read whole.
+func TestAnswerTooLarge(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		chunk := []byte(strings.Repeat(" ", 1<<20))
+		for range 70 { // 70 MiB of white space before anything
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, Config{URL: srv.URL, MaxEntries: 1})
+	_, err := c.Fetch(t.Context(), runlog.Query{RunID: "r", Limit: 1})
+	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("Fetch of a 70 MiB answer = %v; want ErrUnavailable saying it is too large", err)
+	}
+}
