@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,7 @@ func (s *Stdio) pump(r io.Reader, echo io.Writer, h slog.Handler, stream string,
 		line, err := br.ReadString('\n')
 		if line != "" {
 			_, _ = io.WriteString(echo, line)
-			emit(context.Background(), h, level, strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), StreamKey, stream)
+			emit(context.Background(), h, level, time.Now(), strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), StreamKey, stream)
 		}
 		if err != nil {
 			return

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,17 +23,28 @@ func newExec() *cobra.Command {
 	var (
 		sc    runlog.Scope
 		store string
+		tty   bool
+		grace time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "exec --run RUN [--step STEP] [--source SRC] -- COMMAND [ARGS...]",
+		Use:   "exec --run RUN [--step STEP] [--source SRC] [--tty] [--grace D] -- COMMAND [ARGS...]",
 		Short: "Run a program and store each line of its output",
 		Long: `Run a program and store each line it writes as a record of the step:
 stdout at INFO, stderr at WARN (attribute runlog.stream). The output still
-reaches the terminal, signals are forwarded to the program, and runlog exits
-with the program's exit code. A last record states the exit code and cause
-(ok, error, signal).`,
+reaches the terminal as it is written, and a closed stdout (| head) stops
+neither the program nor the capture. SIGINT, SIGTERM, SIGHUP and SIGQUIT
+are forwarded to the program; if it has not exited --grace after the second
+one, it is killed. A last record states the exit code and cause (ok, error,
+signal).
+
+Exit codes: the program's (128 + N when signal N ended it), whatever
+happened to delivery (records not delivered are reported on stderr and by
+runlog check); 127 the program was not found, 126 it could not be
+executed (both recorded in the step); 1 runlog failed before it could run
+the program.`,
 		Example: `  runlog exec --run demo --step hello -- sh -c 'echo out; echo err >&2; exit 3'
-  runlog exec --run nightly-42 --step train --source step -- python train.py`,
+  runlog exec --run nightly-42 --step train --source step -- python train.py
+  runlog exec --run demo --step build --tty -- make`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sc.RunID == "" {
@@ -48,11 +61,27 @@ with the program's exit code. A last record states the exit code and cause
 			if err != nil {
 				return err
 			}
-			c := exec.CommandContext(cmd.Context(), args[0], args[1:]...)
+			// Not CommandContext: Ctrl-C cancels the command's context, and
+			// the program must get the SIGINT, not a SIGKILL.
+			c := exec.Command(args[0], args[1:]...)
 			c.Stdin = os.Stdin
-			res, err := capture.Exec(cmd.Context(), s, sc, c, cmd.OutOrStdout(), cmd.ErrOrStderr())
-			if err != nil {
-				return err
+			opts := capture.Options{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), TTY: tty, Grace: grace}
+			if grace == 0 {
+				opts.Grace = time.Nanosecond // at once; capture's zero is its default
+			}
+			res, err := capture.ExecWith(cmd.Context(), s, sc, c, opts)
+			if res.Cause == "" {
+				return err // runlog failed before the program ran
+			}
+			var se *capture.StartError
+			if errors.As(err, &se) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "runlog: "+se.Error())
+			}
+			var de *runlog.DeliveryError
+			if errors.As(err, &de) || se == nil && err != nil {
+				// The program's outcome stands; its records are not lost.
+				fmt.Fprintf(cmd.ErrOrStderr(), "runlog: the program's records are not all delivered yet (the exit code is still the program's): %v; run `runlog flush` to deliver what is spooled, then `runlog check %s`\n",
+					err, sc.RunID)
 			}
 			if res.ExitCode != 0 {
 				return exitCode{res.ExitCode}
@@ -66,5 +95,7 @@ with the program's exit code. A last record states the exit code and cause
 	f.StringVar(&sc.Source, "source", "", "source (default step)")
 	f.IntVar(&sc.Attempt, "attempt", 0, "attempt number")
 	f.StringVar(&store, "store", "", "registered log store (default: the default store, else the embedded local one)")
+	f.BoolVar(&tty, "tty", false, "run the program on a pseudo-terminal (Linux): it colours its output, and stdout and stderr are one stream in the order written (records at INFO, runlog.stream=tty)")
+	f.DurationVar(&grace, "grace", capture.DefaultGrace, "time the program has to exit after the second signal before it is killed (0: at once, negative: never)")
 	return cmd
 }

@@ -9,6 +9,10 @@
 //
 //	go run ./examples/pipeline                 # embedded local store
 //	go run ./examples/pipeline -dir /tmp/logs  # somewhere else
+//
+// The evaluate step's activation ends with cause "error" (and so does the
+// run's), so `runlog check RUN` reports it as failed; the program ends by
+// printing the commands that read and check the run.
 package main
 
 import (
@@ -91,7 +95,35 @@ func run(ctx context.Context, flavor, dir, level, runID string, fetchWait time.D
 		}
 	}
 	fmt.Printf("\nrun %s finished: %v\n", runID, outcome(runErr))
+	if flavor == "local" {
+		whereTheLogsAre(runID, dir)
+	}
 	return nil
+}
+
+// whereTheLogsAre tells the user where the run's logs are and how to read
+// and check them again, with commands that work from the repository's root.
+func whereTheLogsAre(runID, dir string) {
+	if dir == "" {
+		dir = os.Getenv("RUNLOG_DATA_DIR")
+	}
+	env := ""
+	if dir != "" {
+		fmt.Printf("run %s: logs stored in %s (local store)\n", runID, dir)
+		env = "RUNLOG_DATA_DIR=" + shellQuote(dir) + " "
+	} else {
+		fmt.Printf("run %s: logs stored in the local store's default directory (runlog under your data directory)\n", runID)
+	}
+	fmt.Printf("run %s: read them with   %sgo run ./cmd/runlog logs %s\n", runID, env, runID)
+	fmt.Printf("run %s: check them with  %sgo run ./cmd/runlog check %s\n", runID, env, runID)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func outcome(err error) string {
@@ -110,7 +142,11 @@ func pipeline(ctx context.Context, store runlog.LogStore, runID string) (err err
 		return err
 	}
 	defer func() {
-		if derr := store.Deactivate(runCtx); derr != nil && err == nil {
+		cause := runlog.CauseOK
+		if err != nil {
+			cause = runlog.CauseError
+		}
+		if derr := store.Deactivate(runlog.WithCause(runCtx, cause)); derr != nil && err == nil {
 			err = derr
 		}
 	}()
@@ -123,10 +159,14 @@ func pipeline(ctx context.Context, store runlog.LogStore, runID string) (err err
 		}
 		slog.InfoContext(runCtx, "step started", "step", id)
 		stepErr := fn(ctx)
+		cause := runlog.CauseOK
 		if stepErr != nil {
+			// The error is a record of the step, and its end marker says
+			// the step failed: `runlog check` shows it "ended error".
 			slog.ErrorContext(ctx, "step failed", "err", stepErr)
+			cause = runlog.CauseError
 		}
-		if err := store.Deactivate(ctx); err != nil {
+		if err := store.Deactivate(runlog.WithCause(ctx, cause)); err != nil {
 			return err
 		}
 		if stepErr != nil {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/runlog/runlog"
 )
 
 // TestMakeRun runs the example as `make run` does, against a fresh data
@@ -17,7 +19,8 @@ func TestMakeRun(t *testing.T) {
 		t.Skip("builds and runs the example")
 	}
 	cmd := exec.Command("go", "run", ".", "-run", "test-run")
-	cmd.Env = append(os.Environ(), "RUNLOG_DATA_DIR="+t.TempDir())
+	dataDir := t.TempDir()
+	cmd.Env = append(os.Environ(), "RUNLOG_DATA_DIR="+dataDir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -61,5 +64,39 @@ func TestMakeRun(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "finished: failed (step evaluate:") {
 		t.Errorf("the run's outcome is missing:\n%s", stdout.String())
+	}
+	// It ends by saying where the logs are and how to read and check them.
+	for _, want := range []string{
+		"run test-run: logs stored in " + dataDir + " (local store)\n",
+		"go run ./cmd/runlog logs test-run\n",
+		"go run ./cmd/runlog check test-run\n",
+		"RUNLOG_DATA_DIR=",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the closing lines lack %q:\n%s", want, stdout.String())
+		}
+	}
+
+	// The failed step, and the run, are recorded as failed.
+	store, err := runlog.Open(t.Context(), "local", map[string]string{"dir": dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := runlog.Check(t.Context(), store, runlog.Query{RunID: "test-run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	causes := map[string]string{}
+	for _, c := range cs {
+		if c.Status != runlog.StatusComplete || !c.Ended {
+			t.Errorf("%v: not complete", c)
+		}
+		causes[c.StepID] = c.Cause
+	}
+	wantCause := map[string]string{"": "error", "load": "ok", "train-a": "ok", "train-b": "ok", "evaluate": "error"}
+	for step, cause := range wantCause {
+		if causes[step] != cause {
+			t.Errorf("step %q ended %q; want %q (all: %v)", step, causes[step], cause, causes)
+		}
 	}
 }
