@@ -301,7 +301,7 @@ func record(ctx context.Context, h slog.Handler, streams []stream, chunks <-chan
 		s := streams[i]
 		for _, p := range out {
 			if p.more {
-				emit(ctx, h, s.level, p.at, p.text, StreamKey, s.name, lineContinues, true)
+				emit(ctx, h, s.level, p.at, p.text, StreamKey, s.name, LineContinuesKey, true)
 				continue
 			}
 			emit(ctx, h, s.level, p.at, p.text, StreamKey, s.name)

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"time"
 	"unicode/utf8"
+
+	"github.com/runlog/runlog/resource"
 )
 
 // DefaultMaxLineBytes is the longest piece of a line stored in one record
 // when Options.MaxLineBytes is zero.
 const DefaultMaxLineBytes = 64 << 10
 
-// lineContinues marks a record that holds a piece of a line longer than
-// the bound: the next record of the same stream continues it. It mirrors
-// the name that package resource defines for it.
-const lineContinues = "runlog.line.continues"
+// LineContinuesKey marks a record that holds a piece of a line longer
+// than the bound: the next record of the same stream continues it.
+const LineContinuesKey = resource.LineContinues
 
 // piece is one record's worth of a stream: a whole line (without its
 // newline), or a piece of a long line (more set), or what a stream left

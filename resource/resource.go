@@ -51,6 +51,10 @@ const (
 	ExitCode   = "runlog.exit.code"
 	ExitCause  = "runlog.exit.cause"
 	ExitSignal = "runlog.exit.signal"
+	// LineContinues marks a record holding a piece of a captured line
+	// longer than the bound: the next record of the same stream continues
+	// it.
+	LineContinues = "runlog.line.continues"
 
 	CodeFilePath     = "code.file.path"
 	CodeLineNumber   = "code.line.number"
@@ -199,7 +203,7 @@ var fromLoki = func() map[string]string {
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
 		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause, EndRedacted, EndRejected,
-		Stream, ExitCode, ExitCause, ExitSignal} {
+		Stream, ExitCode, ExitCause, ExitSignal, LineContinues} {
 		m[Loki(k)] = k
 	}
 	return m

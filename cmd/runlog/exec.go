@@ -71,17 +71,18 @@ the program.`,
 			}
 			res, err := capture.ExecWith(cmd.Context(), s, sc, c, opts)
 			if res.Cause == "" {
-				return err // runlog failed before the program ran
+				return &runError{"exec", sc.RunID, err} // runlog failed before the program ran
 			}
 			var se *capture.StartError
 			if errors.As(err, &se) {
-				fmt.Fprintln(cmd.ErrOrStderr(), "runlog: "+se.Error())
+				fmt.Fprintln(cmd.ErrOrStderr(), "runlog: "+errorText(se))
 			}
 			var de *runlog.DeliveryError
 			if errors.As(err, &de) || se == nil && err != nil {
 				// The program's outcome stands; its records are not lost.
-				fmt.Fprintf(cmd.ErrOrStderr(), "runlog: the program's records are not all delivered yet (the exit code is still the program's): %v; run `runlog flush` to deliver what is spooled, then `runlog check %s`\n",
-					err, sc.RunID)
+				cliHints(err)
+				fmt.Fprintf(cmd.ErrOrStderr(), "runlog: exec: run %s: the program's records are not all delivered yet (the exit code is still the program's): %s; run `runlog flush` to deliver what is spooled, then `runlog check %s`\n",
+					quoteText(sc.RunID), errorText(err), quoteText(sc.RunID))
 			}
 			if res.ExitCode != 0 {
 				return exitCode{res.ExitCode}

@@ -3,7 +3,7 @@
 //
 //	runlog logs RUN_ID [--step S] [--source SRC] [--level warn] [--grep TEXT] [--since D | --from T --to T] [--limit N] [--follow [--follow-quiet D]] [--wait D] [-o text|json|jsonl] [--store NAME]
 //	runlog check RUN_ID [--step S] [--source SRC] [--wait D] [-o text|json] [--store NAME]
-//	runlog exec --run RUN [--step S] [--source SRC] [--attempt N] [--store NAME] -- COMMAND [ARGS...]
+//	runlog exec --run RUN [--step S] [--source SRC] [--attempt N] [--store NAME] [--tty] [--grace D] -- COMMAND [ARGS...]
 //	runlog flush [--store NAME]
 //	runlog log-store flavor list | describe FLAVOR | register PROGRAM | delete FLAVOR [--force]
 //	runlog log-store register NAME --flavor FLAVOR --key=value ...
