@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"time"
 
@@ -123,9 +124,9 @@ func describe(ctx context.Context, path string) (runlog.Flavor, error) {
 		}
 		return runlog.Flavor{}, fmt.Errorf("%s describe: %w", path, err)
 	}
-	var d describeOut
-	if err := json.Unmarshal(out, &d); err != nil || d.Name == "" {
-		return runlog.Flavor{}, fmt.Errorf("%s describe: want JSON {\"name\", \"doc\", \"keys\"}, got %.200q", path, out)
+	d, err := parseDescribe(out)
+	if err != nil {
+		return runlog.Flavor{}, fmt.Errorf("%s describe: %w", path, err)
 	}
 	keys := append([]runlog.ConfigKey(nil), d.Keys...)
 	for _, k := range externalExportKeys {
@@ -219,10 +220,63 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
 			Err: fmt.Errorf("answered more than %d MiB for %d entries; not a page", stdout.max>>20, q.EffectiveLimit())}
 	}
-	var p wirePage
-	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil {
+	page, err := parsePage(stdout.Bytes(), q.RunID, q.EffectiveLimit())
+	if err != nil {
+		var re *runlog.Error
+		if errors.As(err, &re) {
+			re.Store = e.path
+			return runlog.Page{}, re
+		}
 		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
-			Err: errors.Join(runErr, fmt.Errorf("answer is not a page: %v; stderr: %s", err, httpconf.Clean(stderr.String(), 300)))}
+			Err: errors.Join(runErr, fmt.Errorf("%w; stderr: %s", err, httpconf.Clean(stderr.String(), 300)))}
+	}
+	return page, nil
+}
+
+var externalName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// parseDescribe reads a program's answer to `describe`: a flavor that
+// runlog.Register accepts (its name lower-case snake_case, its keys named
+// and typed as runlog's are), never one that would make it panic.
+func parseDescribe(out []byte) (describeOut, error) {
+	var d describeOut
+	if err := json.Unmarshal(out, &d); err != nil {
+		return d, fmt.Errorf("want JSON {\"name\", \"doc\", \"keys\"}, got %s", httpconf.Clean(string(out), 200))
+	}
+	if !externalName.MatchString(d.Name) {
+		return d, fmt.Errorf("flavor name %q: want lower-case snake_case, at most 64 bytes", httpconf.Clean(d.Name, 80))
+	}
+	d.Doc = httpconf.Clean(d.Doc, 2000)
+	seen := map[string]bool{}
+	for i, k := range d.Keys {
+		switch {
+		case !externalName.MatchString(k.Name):
+			return d, fmt.Errorf("key %q: want a lower-case snake_case name", httpconf.Clean(k.Name, 80))
+		case seen[k.Name]:
+			return d, fmt.Errorf("key %q is described twice", k.Name)
+		}
+		switch k.Type {
+		case runlog.TypeString, runlog.TypeInt, runlog.TypeBool, runlog.TypeDuration, runlog.TypeURL:
+		case "":
+			d.Keys[i].Type = runlog.TypeString
+		default:
+			return d, fmt.Errorf("key %q has type %q; want string, int, bool, duration or url", k.Name, httpconf.Clean(string(k.Type), 40))
+		}
+		seen[k.Name] = true
+		d.Keys[i].Doc = httpconf.Clean(k.Doc, 500)
+		d.Keys[i].Default = httpconf.Clean(k.Default, 500)
+	}
+	return d, nil
+}
+
+// parsePage reads a program's answer to `fetch` of run with limit: a page
+// of at most limit entries of that run, or the typed error the program
+// reports. An error it returns that is not a *runlog.Error says why the
+// answer is not a page.
+func parsePage(out []byte, run string, limit int) (runlog.Page, error) {
+	var p wirePage
+	if err := json.Unmarshal(out, &p); err != nil {
+		return runlog.Page{}, fmt.Errorf("answer is not a page: %v", err)
 	}
 	if p.Error != nil {
 		kinds := map[string]error{"invalid": runlog.ErrInvalid, "unauthorized": runlog.ErrUnauthorized, "over_limit": runlog.ErrOverLimit, "not_found": runlog.ErrNotFound}
@@ -230,15 +284,21 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 		if !ok {
 			kind = runlog.ErrUnavailable
 		}
-		return runlog.Page{}, &runlog.Error{Kind: kind, Op: "fetch", Store: e.path, Err: errors.New(p.Error.Message)}
+		return runlog.Page{}, &runlog.Error{Kind: kind, Op: "fetch", Err: errors.New(httpconf.Clean(p.Error.Message, 1000))}
 	}
-	if len(p.Entries) > q.EffectiveLimit() {
-		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
-			Err: fmt.Errorf("answered %d entries for a limit of %d", len(p.Entries), q.EffectiveLimit())}
+	if len(p.Entries) > limit {
+		return runlog.Page{}, fmt.Errorf("answered %d entries for a limit of %d", len(p.Entries), limit)
 	}
 	for i := range p.Entries {
-		if p.Entries[i].TotalChunks == 0 {
-			p.Entries[i].TotalChunks = 1
+		e := &p.Entries[i]
+		if e.RunID != run {
+			return runlog.Page{}, fmt.Errorf("answered an entry of run %q for run %q", httpconf.Clean(e.RunID, 80), httpconf.Clean(run, 80))
+		}
+		if e.TotalChunks <= 0 {
+			e.TotalChunks = 1
+		}
+		if e.ChunkIndex < 0 || e.ChunkIndex >= e.TotalChunks {
+			return runlog.Page{}, fmt.Errorf("answered an entry with chunk %d of %d", e.ChunkIndex, e.TotalChunks)
 		}
 	}
 	return runlog.Page{Entries: p.Entries, Next: runlog.Cursor(p.Next), More: p.More}, nil

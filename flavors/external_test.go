@@ -1,9 +1,11 @@
 package flavors_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,4 +100,49 @@ func TestExternalAnswerTooLarge(t *testing.T) {
 	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), "not a page") {
 		t.Fatalf("Fetch of an 80 MB answer = %v; want ErrUnavailable", err)
 	}
+}
+
+// FuzzExternalAnswers: whatever a program answers to describe or fetch,
+// parsing never panics, a described flavor can be registered without
+// runlog.Register panicking, and an accepted page holds at most the limit
+// of entries, all of the run asked for.
+func FuzzExternalAnswers(f *testing.F) {
+	f.Add([]byte(`{"name": "ok", "doc": "d", "keys": [{"name": "url", "type": "url"}]}`))
+	f.Add([]byte(`{"name": "Bad Name", "keys": []}`))
+	f.Add([]byte(`{"name": "dup", "keys": [{"name": "a"}, {"name": "a"}]}`))
+	f.Add([]byte(`{"entries": [{"run_id": "r", "message": "m", "chunk_index": 0, "total_chunks": 1}], "next": "c", "more": true}`))
+	f.Add([]byte(`{"entries": [{"run_id": "other"}]}`))
+	f.Add([]byte(`{"error": {"kind": "invalid", "message": "\u001b]0;pwned\u0007"}}`))
+	f.Add([]byte(`{"entries": [{"run_id": "r", "chunk_index": 5, "total_chunks": 2}]}`))
+	n := 0
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := flavors.ParseDescribe(b); err == nil {
+			n++
+			fl := runlog.Flavor{Name: d.Name + "_fz" + strconv.Itoa(n), Keys: d.Keys,
+				Open: func(context.Context, runlog.Config) (runlog.LogStore, error) { return nil, errors.New("no") }}
+			if len(fl.Name) <= 64 {
+				runlog.Register(fl) // must not panic
+			}
+			for _, k := range d.Keys {
+				if strings.ContainsAny(k.Doc+d.Doc, "\x1b\r\n") {
+					t.Fatalf("doc keeps control characters: %q", k.Doc+d.Doc)
+				}
+			}
+		}
+		p, err := flavors.ParsePage(b, "r", 3)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\x1b\x07") {
+				t.Fatalf("error carries control characters: %q", err)
+			}
+			return
+		}
+		if len(p.Entries) > 3 {
+			t.Fatalf("%d entries for a limit of 3", len(p.Entries))
+		}
+		for _, e := range p.Entries {
+			if e.RunID != "r" || e.TotalChunks < 1 || e.ChunkIndex >= e.TotalChunks {
+				t.Fatalf("accepted entry %+v", e)
+			}
+		}
+	})
 }

@@ -1,0 +1,7 @@
+package flavors
+
+// For the tests of package flavors_test.
+var (
+	ParseDescribe = parseDescribe
+	ParsePage     = parsePage
+)
