@@ -237,7 +237,8 @@ var externalName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // parseDescribe reads a program's answer to `describe`: a flavor that
 // runlog.Register accepts (its name lower-case snake_case, its keys named
-// and typed as runlog's are), never one that would make it panic.
+// and typed as runlog's are), never one that would make it panic. Docs
+// are kept as written: whoever shows them escapes them (the CLI does).
 func parseDescribe(out []byte) (describeOut, error) {
 	var d describeOut
 	if err := json.Unmarshal(out, &d); err != nil {
@@ -246,7 +247,6 @@ func parseDescribe(out []byte) (describeOut, error) {
 	if !externalName.MatchString(d.Name) {
 		return d, fmt.Errorf("flavor name %q: want lower-case snake_case, at most 64 bytes", httpconf.Clean(d.Name, 80))
 	}
-	d.Doc = httpconf.Clean(d.Doc, 2000)
 	seen := map[string]bool{}
 	for i, k := range d.Keys {
 		switch {
@@ -263,8 +263,6 @@ func parseDescribe(out []byte) (describeOut, error) {
 			return d, fmt.Errorf("key %q has type %q; want string, int, bool, duration or url", k.Name, httpconf.Clean(string(k.Type), 40))
 		}
 		seen[k.Name] = true
-		d.Keys[i].Doc = httpconf.Clean(k.Doc, 500)
-		d.Keys[i].Default = httpconf.Clean(k.Default, 500)
 	}
 	return d, nil
 }
@@ -284,7 +282,7 @@ func parsePage(out []byte, run string, limit int) (runlog.Page, error) {
 		if !ok {
 			kind = runlog.ErrUnavailable
 		}
-		return runlog.Page{}, &runlog.Error{Kind: kind, Op: "fetch", Err: errors.New(httpconf.Clean(p.Error.Message, 1000))}
+		return runlog.Page{}, &runlog.Error{Kind: kind, Op: "fetch", Err: errors.New(p.Error.Message)}
 	}
 	if len(p.Entries) > limit {
 		return runlog.Page{}, fmt.Errorf("answered %d entries for a limit of %d", len(p.Entries), limit)
