@@ -21,7 +21,7 @@ var base = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // first..first+n-1 and stamped base + sequence microseconds + offset.
 type act struct {
 	run, step, id string
-	offset       time.Duration
+	offset        time.Duration
 }
 
 func (a act) path(root string) string { return layout.File(root, a.run, a.step, a.id) }

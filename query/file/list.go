@@ -45,7 +45,7 @@ func (s *source) damage(rel, stepID, msg string) {
 // the path (messages name it) and without following a link.
 func (s *source) why(name string, err error) string {
 	if fi, lerr := s.root.Lstat(name); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return "a symbolic link that leads out of " + s.dir + " or to nothing: not followed"
+		return "a symbolic link that is absolute, leads out of " + s.dir + ", or leads nowhere: not followed"
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

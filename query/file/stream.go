@@ -128,8 +128,7 @@ type stream struct {
 	allKey  string
 	ends    []runlog.End    // end markers read
 	damaged []runlog.Damage // what could not be read
-	scope   *runlog.LogEntry
-	stopped bool // a read failed: the rest is for a later fetch
+	stopped bool            // a read failed: the rest is for a later fetch
 }
 
 func newStream(src *source, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) *stream {
@@ -168,15 +167,14 @@ func (s *stream) damage(off int64, msg string) {
 	s.damaged = append(s.damaged, runlog.Damage{File: s.display, Offset: off, Err: msg})
 }
 
-// damages returns what the stream could not read, with the scope of its
-// file where it can be told.
+// damages returns what the stream could not read, with the scope the
+// local layout tells: the run, the step if the query names it, the
+// activation from the file's name. It is the same on every page, whatever
+// the page read.
 func (s *stream) damages() []runlog.Damage {
-	for i := range s.damaged {
-		d := &s.damaged[i]
-		switch {
-		case s.scope != nil && s.local:
-			d.RunID, d.StepID, d.Source, d.ActivationID = s.scope.RunID, s.scope.StepID, s.scope.Source, s.scope.ActivationID
-		case s.local:
+	if s.local {
+		for i := range s.damaged {
+			d := &s.damaged[i]
 			d.RunID, d.StepID = s.q.RunID, s.q.StepID
 			d.ActivationID = strings.TrimSuffix(filepath.Base(s.name), layout.Ext)
 		}
@@ -197,9 +195,15 @@ func (s *stream) readLine(o *opener) (n int64, over bool, err error) {
 		chunk, err := s.br.ReadSlice('\n')
 		n += int64(len(chunk))
 		if !over {
-			if int64(len(o.line)+len(chunk)) > maxLine {
+			switch need := len(o.line) + len(chunk); {
+			case int64(need) > maxLine:
 				over, o.line = true, nil
-			} else {
+			case need > cap(o.line):
+				// Doubling, not append's 1.25x for large slices: a line
+				// near the bound then costs twice the bound, not five times.
+				grown := make([]byte, len(o.line), min(max(2*cap(o.line), need), int(maxLine)))
+				o.line = append(grown[:copy(grown, o.line)], chunk...)
+			default:
 				o.line = append(o.line, chunk...)
 			}
 		}
@@ -254,9 +258,6 @@ func (s *stream) fill(o *opener) {
 				s.damage(start, "not an OTLP JSON line ("+errSummary(err)+"): skipped")
 				continue
 			}
-		}
-		if s.scope == nil && len(all) > 0 {
-			s.scope = &runlog.LogEntry{RunID: all[0].RunID, StepID: all[0].StepID, Source: all[0].Source, ActivationID: all[0].ActivationID}
 		}
 		for idx := skip; idx < len(all); idx++ {
 			if end, ok := resource.EndOf(&all[idx]); ok {
