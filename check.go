@@ -1,6 +1,7 @@
 package runlog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -21,6 +22,14 @@ const (
 	// StatusIncomplete: records are missing (gaps in the sequence) or were
 	// dropped by an overflow policy, as the end marker counts.
 	StatusIncomplete Status = "incomplete"
+	// StatusDamaged: part of what the store holds for the activation could
+	// not be read — a line that does not decode, a file that cannot be
+	// opened (Completeness.Damaged says where and why). The records that
+	// could be read are counted as for the other statuses; the damaged
+	// part's are not, so a gap may show too. Damage that no activation can
+	// be told from, such as a step directory that cannot be listed, is
+	// reported on a Completeness of its own, with an empty Activation.
+	StatusDamaged Status = "damaged"
 )
 
 // Gap is a range of missing sequence numbers, From to To inclusive.
@@ -55,6 +64,9 @@ type Completeness struct {
 	Ended   bool
 	Dropped uint64
 	Cause   string
+	// Damaged lists what could not be read (Page.Damaged), once each; any
+	// makes the Status StatusDamaged.
+	Damaged []Damage
 }
 
 func (c Completeness) String() string {
@@ -77,6 +89,9 @@ func (c Completeness) String() string {
 	if c.Dropped > 0 {
 		fmt.Fprintf(&b, ", %d dropped by the overflow policy", c.Dropped)
 	}
+	for _, d := range c.Damaged {
+		fmt.Fprintf(&b, "; damaged: %s", d)
+	}
 	return b.String()
 }
 
@@ -88,22 +103,28 @@ func (c Completeness) place() string {
 	if c.Source != "" {
 		s += " (" + c.Source + ")"
 	}
+	if c.Activation == "" {
+		return s
+	}
 	return s + " activation " + c.Activation
 }
 
 // Check reads every entry matching q's run, step, source and time range
 // (its level, text, cursor and direction are ignored) and returns, per
 // activation in the order first seen, whether its logs are complete, still
-// being written, or missing records, and which. Records without a sequence
-// number (not written by runlog) are not accounted.
+// being written, missing records (and which), or damaged in the store (and
+// where). Records without a sequence number (not written by runlog) are
+// not accounted.
 //
 // Check reads the whole selection; for a large run that is as costly as
 // fetching it.
 func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 	q.MinLevel, q.Contains, q.Cursor, q.Direction = 0, "", "", Forward
 	type acct struct {
-		c    Completeness
-		next uint64 // the sequence expected next
+		c       Completeness
+		next    uint64 // the sequence expected next
+		guessed bool   // scope from a Damage, until an entry tells it
+		damaged map[[2]string]bool
 	}
 	byID := map[string]*acct{}
 	var order []string
@@ -113,6 +134,8 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a = &acct{c: Completeness{RunID: run, StepID: step, Source: source, Activation: id}, next: 1}
 			byID[id] = a
 			order = append(order, id)
+		} else if a.guessed { // a damage named it first: an entry or end knows its scope
+			a.c.RunID, a.c.StepID, a.c.Source, a.guessed = run, step, source, false
 		}
 		return a
 	}
@@ -122,10 +145,32 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Gaps = append(a.c.Gaps, Gap{from, to})
 		}
 	}
+	damage := func(d Damage) {
+		id := d.ActivationID
+		if id == "" {
+			id = "\x00" + d.File // no activation to tell: one account per place
+		}
+		a := byID[id]
+		if a == nil {
+			a = get(id, cmp.Or(d.RunID, q.RunID), d.StepID, d.Source)
+			a.c.Activation = d.ActivationID
+			a.guessed = true
+		}
+		if a.damaged == nil {
+			a.damaged = map[[2]string]bool{}
+		}
+		if k := [2]string{d.File, fmt.Sprint(d.Offset)}; !a.damaged[k] {
+			a.damaged[k] = true
+			a.c.Damaged = append(a.c.Damaged, d)
+		}
+	}
 	for {
 		p, err := f.Fetch(ctx, q)
 		if err != nil {
 			return nil, err
+		}
+		for _, d := range p.Damaged {
+			damage(d)
 		}
 		for i := range p.Entries {
 			e := &p.Entries[i]
@@ -171,6 +216,8 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Expected = a.next - 1
 		}
 		switch {
+		case len(a.c.Damaged) > 0:
+			a.c.Status = StatusDamaged
 		case a.c.Missing > 0 || a.c.Dropped > 0:
 			a.c.Status = StatusIncomplete
 		case a.c.Ended:

@@ -3,6 +3,7 @@ package runlog
 import (
 	"context"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -132,6 +133,45 @@ type Page struct {
 	// last record. A live tail stops at its step's. Stores without end
 	// markers leave it empty; an end may be listed on more than one page.
 	Ends []End
+	// Damaged lists what the read of this page reached but could not use
+	// (see Damage). The page still holds every entry that could be read
+	// around it: a damaged part never fails a fetch on its own, and never
+	// goes unlisted. A damaged line is listed on the page whose read passed
+	// it, and again on a later page only if that page reads it again (a
+	// store that rereads to sort does); a file or directory that cannot be
+	// opened, and a last line left unterminated, are listed on every page
+	// that tries them again. The same damage always has the same File and
+	// Offset, so callers that show it dedupe by them, as Check does. Stores
+	// that cannot tell leave it empty.
+	Damaged []Damage
+}
+
+// Damage is a part of a store that a read reached but could not use: a
+// line that does not decode or is over the store's bound, a file or
+// directory that cannot be opened or is not of the kind the store writes,
+// a symbolic link that leads out of the store's directory (never
+// followed). What it held is not in the page; what is around it is.
+type Damage struct {
+	// File names the file or directory, as the store reached it: a path
+	// for the local store.
+	File string
+	// Offset is the byte offset in File of the damaged line, or -1 when
+	// File as a whole could not be read.
+	Offset int64
+	// Err says what is wrong and what to do. It never quotes more than a
+	// few bytes of the damaged content, and nothing of a file outside the
+	// store's directory.
+	Err string
+	// RunID, StepID, Source and ActivationID are the scope of the records
+	// File holds, where the store can tell; empty where it cannot.
+	RunID, StepID, Source, ActivationID string
+}
+
+func (d Damage) String() string {
+	if d.Offset < 0 {
+		return d.File + ": " + d.Err
+	}
+	return d.File + " at byte " + strconv.FormatInt(d.Offset, 10) + ": " + d.Err
 }
 
 // End is the end marker of one activation.

@@ -68,6 +68,7 @@ func init() {
 			{Name: "level", Type: runlog.TypeString, Doc: "lowest level stored: trace, debug, info, warn, error; default $RUNLOG_LEVEL, else info"},
 			{Name: "sync", Type: runlog.TypeBool, Default: "false", Doc: "fsync after every batch written"},
 			{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when the queue is full: block (logging waits, nothing lost) or drop (dropped and counted)"},
+			{Name: "logs_uri_dirs", Type: runlog.TypeString, Doc: "directories a query's logs_uri may read besides the data directory, separated like PATH; default none"},
 		},
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
 			opts := otelstore.Options{Overflow: otelstore.Overflow(c.String("overflow"))}
@@ -78,16 +79,22 @@ func init() {
 				}
 				opts.MinLevel = lv
 			}
-			return NewLocal(c.String("dir"), c.Bool("sync"), opts)
+			return newLocal(c.String("dir"), c.Bool("sync"), opts, localReadOptions(c)...)
 		},
 		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
 			dir, err := localDir(c.String("dir"))
 			if err != nil {
 				return nil, err
 			}
-			return file.New(dir), nil
+			return file.New(dir, localReadOptions(c)...), nil
 		},
 	})
+}
+
+// localReadOptions are the read side's options from the local flavor's
+// keys.
+func localReadOptions(c runlog.Config) []file.Option {
+	return []file.Option{file.WithLogsURIDirs(filepath.SplitList(c.String("logs_uri_dirs"))...)}
 }
 
 // localDir returns dir, or the default data directory when dir is empty.
@@ -108,6 +115,10 @@ func localDir(dir string) (string, error) {
 // and opts.Name are set by NewLocal; the spool defaults to dir/spool; the
 // other options apply as given.
 func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Store, error) {
+	return newLocal(dir, syncEach, opts)
+}
+
+func newLocal(dir string, syncEach bool, opts otelstore.Options, read ...file.Option) (*otelstore.Store, error) {
 	dir, err := localDir(dir)
 	if err != nil {
 		return nil, err
@@ -119,7 +130,7 @@ func NewLocal(dir string, syncEach bool, opts otelstore.Options) (*otelstore.Sto
 	opts.Exporter = func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
 		return otelstore.NewFileExporter(layout.File(dir, a.Scope.RunID, a.Scope.StepID, a.ID), syncEach), nil
 	}
-	opts.Fetcher = file.New(dir)
+	opts.Fetcher = file.New(dir, read...)
 	s, err := otelstore.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("runlog: open local store: %w", err)

@@ -25,6 +25,13 @@ import (
 // Ext is the extension of record files.
 const Ext = ".jsonl"
 
+// MaxLine is the longest line, newline included, that a record file holds:
+// the writer splits a batch that would encode longer into several lines,
+// and the reader skips a longer line (reporting it) without holding it in
+// memory. Batches of BatchSize (1,024) records of at most 64 KiB each fit
+// well within it.
+const MaxLine = 64 << 20
+
 // RunLevel is the step key of run-level records (empty step id). Keys of
 // non-empty ids always end in "-<hash>", so it cannot clash with them.
 const RunLevel = "_run"
@@ -95,4 +102,21 @@ func DefaultRoot() (string, error) {
 		return "", err
 	}
 	return filepath.Join(home, ".local", "share", "runlog"), nil
+}
+
+// IsKey reports whether name has the form of a key that Key returns.
+func IsKey(name string) bool {
+	if name == RunLevel {
+		return true
+	}
+	i := strings.LastIndexByte(name, '-')
+	if i < 1 || len(name)-i-1 != 16 {
+		return false
+	}
+	for _, c := range name[i+1:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,9 @@ package file
 import (
 	"encoding/hex"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -76,4 +79,21 @@ func flatten(prefix string, m pcommon.Map, set func(k, v string)) {
 		}
 		return true
 	})
+}
+
+// errSummary is a decoding error's reason, without the excerpt of the
+// line the JSON decoder appends, at most 80 printable bytes: a damage
+// report must not replay a file's content onto a terminal.
+func errSummary(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), ", error found in")
+	msg = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, msg)
+	if len(msg) > 80 {
+		msg = strings.ToValidUTF8(msg[:80], "") + "..."
+	}
+	return msg
 }

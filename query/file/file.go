@@ -6,8 +6,10 @@
 // A Reader reads the local store's layout under a root directory (see
 // otelstore's local exporter): one file per activation, under one directory
 // per run and step, so a fetch reads only the run (or step) asked for. A
-// query's LogsURI may instead name any file or directory of OTLP JSON lines,
-// such as what a collector's file exporter wrote.
+// query's LogsURI may instead name a file or directory of OTLP JSON lines,
+// such as what a collector's file exporter wrote, under the root or under
+// a directory given with WithLogsURIDirs; any other is refused
+// (ErrInvalid).
 //
 // # Order and cursors
 //
@@ -20,41 +22,77 @@
 // what a live tail needs; no entry is returned twice. Foreign files
 // (LogsURI) and backward fetches are read whole and sorted; their cursor is
 // the sort key of the last entry.
+//
+// # Damage
+//
+// What cannot be read is reported in Page.Damaged, naming the file (and the
+// byte offset of the line), and the rest is read as usual; a fetch fails
+// only when the directory it reads cannot be opened at all.
+//
+//   - A line that does not decode is skipped, listed on the page whose read
+//     passed it (on every page for the sorted reads, which reread).
+//   - A line longer than layout.MaxLine (64 MiB) is skipped without being
+//     held in memory; the writer never writes one.
+//   - A last line without its newline is a write in progress and is left
+//     for later; once it has stayed so for 10 s (the file's modification
+//     time) it is listed, on every page that reaches it, and still left in
+//     place, so that a write that completes after all is read.
+//   - A file or directory that cannot be opened or listed, an entry that is
+//     not a regular file (or, for a step, not a directory), and a symbolic
+//     link that leads out of the directory read, or to nothing, are listed
+//     on every page; a link is never followed out, and nothing of what it
+//     points at is read or quoted.
+//
+// One fetch holds at most 64 files open at once, however many activations
+// the run has: a file is reopened where its read stopped when it is needed
+// again.
 package file
 
 import (
-	"bufio"
-	"container/heap"
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"maps"
-	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/runlog/runlog"
-	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/query/internal/pagination"
-	"github.com/runlog/runlog/resource"
 )
 
 // Reader fetches entries from a local store directory. It is safe for
 // concurrent use.
 type Reader struct {
-	root  string
-	lines lineCache
+	root    string
+	uriDirs []string
+	lines   lineCache
 }
 
 var _ runlog.Fetcher = (*Reader)(nil)
 
+// Option configures a Reader.
+type Option func(*Reader)
+
+// WithLogsURIDirs lets a query's LogsURI name files and directories under
+// dirs, besides the root. Without it, LogsURI may only point under the
+// root. Symbolic links under a directory are followed only as long as they
+// stay in it.
+func WithLogsURIDirs(dirs ...string) Option {
+	return func(r *Reader) {
+		for _, d := range dirs {
+			if d != "" {
+				r.uriDirs = append(r.uriDirs, filepath.Clean(d))
+			}
+		}
+	}
+}
+
 // New returns a Reader of the local store under root.
-func New(root string) *Reader { return &Reader{root: root} }
+func New(root string, opts ...Option) *Reader {
+	r := &Reader{root: root}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // lineCache keeps the decoded records of the lines that pages stopped in,
 // so that the next page does not decode them again: a line holds a whole
@@ -124,283 +162,38 @@ func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	if err != nil {
 		return runlog.Page{}, err
 	}
-	base, files, local, err := r.files(&q)
+	src, err := r.source(&q)
 	if err != nil {
-		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: base, Err: err,
+		var re *runlog.Error
+		if errors.As(err, &re) {
+			return runlog.Page{}, err
+		}
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: r.store(&q), Err: err,
 			Hint: "check that the directory exists and is readable"}
 	}
+	if src == nil { // nothing stored there yet
+		return runlog.Page{Next: q.Cursor}, nil
+	}
+	defer src.root.Close()
 	var p runlog.Page
-	if local && q.Direction == runlog.Forward {
-		p, err = mergeForward(ctx, base, files, &q, cur, &r.lines)
+	if src.local && q.Direction == runlog.Forward {
+		p, err = mergeForward(ctx, src, &q, cur, &r.lines)
 	} else {
-		p, err = sorted(ctx, base, files, &q, cur)
+		p, err = sorted(ctx, src, &q, cur)
 	}
 	if err != nil {
-		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: base, Err: err}
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: r.store(&q), Err: err}
 	}
+	p.Damaged = append(src.damaged, p.Damaged...)
 	if len(p.Entries) == 0 {
 		p.Next = q.Cursor
 	}
 	return p, nil
 }
 
-// files lists the files to read, relative to base, and whether they are in
-// the local layout (each file in sort order).
-func (r *Reader) files(q *runlog.Query) (base string, files []string, local bool, err error) {
+func (r *Reader) store(q *runlog.Query) string {
 	if q.LogsURI != "" {
-		base = strings.TrimPrefix(q.LogsURI, "file://")
-		st, err := os.Stat(base)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return base, nil, false, nil
-			}
-			return base, nil, false, err
-		}
-		if !st.IsDir() {
-			return filepath.Dir(base), []string{filepath.Base(base)}, false, nil
-		}
-		err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, layout.Ext)) {
-				rel, _ := filepath.Rel(base, p)
-				files = append(files, rel)
-			}
-			return nil
-		})
-		return base, files, false, err
+		return q.LogsURI
 	}
-	base = layout.RunDir(r.root, q.RunID)
-	pattern := filepath.Join(base, "*", "*"+layout.Ext)
-	if q.StepID != "" {
-		pattern = filepath.Join(base, layout.Key(q.StepID), "*"+layout.Ext)
-	}
-	matches, err := filepath.Glob(pattern)
-	for _, m := range matches {
-		rel, _ := filepath.Rel(base, m)
-		files = append(files, rel)
-	}
-	slices.Sort(files)
-	return base, files, true, err
-}
-
-// stream reads the matching entries of one file in order, from a position.
-type stream struct {
-	path    string
-	cache   *lineCache
-	rel     string
-	f       *os.File
-	br      *bufio.Reader
-	q       *runlog.Query
-	next    int64 // offset of the next unread line
-	lineOff int64 // offset of the line entries came from
-	entries []runlog.LogEntry
-	idxs    []int             // index in the line of each entry
-	i       int               // current entry
-	skip    int               // records of the first line already returned
-	all     []runlog.LogEntry // every record of the current line, for the cache
-	ends    []runlog.End      // end markers read
-	allKey  string
-}
-
-func openStream(base, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) (*stream, error) {
-	path := filepath.Join(base, rel)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Seek(pos[0], io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	s := &stream{path: path, cache: cache, rel: rel, f: f, br: bufio.NewReaderSize(f, 64<<10), q: q, next: pos[0], skip: int(pos[1])}
-	return s, s.fill()
-}
-
-func (s *stream) head() *runlog.LogEntry {
-	if s.i < len(s.entries) {
-		return &s.entries[s.i]
-	}
-	return nil
-}
-
-// pos is where the next fetch must resume to return the head first.
-func (s *stream) pos() [2]int64 {
-	if s.i < len(s.entries) {
-		return [2]int64{s.lineOff, int64(s.idxs[s.i])}
-	}
-	return [2]int64{s.next, 0}
-}
-
-func (s *stream) advance() error {
-	s.i++
-	if s.i < len(s.entries) {
-		return nil
-	}
-	return s.fill()
-}
-
-// fill reads lines until one has a matching entry or the file ends. An
-// unterminated last line is a write in progress: it is left for later.
-func (s *stream) fill() error {
-	s.entries, s.idxs, s.i = s.entries[:0], s.idxs[:0], 0
-	for len(s.entries) == 0 {
-		line, err := s.br.ReadBytes('\n')
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		s.lineOff = s.next
-		s.next += int64(len(line))
-		skip := s.skip
-		s.skip = 0
-		// Only lines a page stopped inside are cached (see mergeForward).
-		key := s.path + "@" + strconv.FormatInt(s.lineOff, 10)
-		all, cached := []runlog.LogEntry(nil), false
-		if skip > 0 {
-			all, cached = s.cache.get(key)
-		}
-		if !cached {
-			if all, err = decodeLine(line); err != nil {
-				return fmt.Errorf("%s at byte %d: %w (the file is damaged; move it away to read the rest of the run)", s.rel, s.lineOff, err)
-			}
-		}
-		for idx := skip; idx < len(all); idx++ {
-			if end, ok := resource.EndOf(&all[idx]); ok {
-				if end.RunID == s.q.RunID && (s.q.StepID == "" || end.StepID == s.q.StepID) && (s.q.Source == "" || end.Source == s.q.Source) {
-					s.ends = append(s.ends, end)
-				}
-				continue
-			}
-			if s.q.Match(&all[idx]) {
-				e := all[idx]
-				e.Attributes = maps.Clone(e.Attributes)
-				s.entries = append(s.entries, e)
-				s.idxs = append(s.idxs, idx)
-			}
-		}
-		s.all, s.allKey = all, key
-	}
-	return nil
-}
-
-type streamHeap []*stream
-
-func (h streamHeap) Len() int           { return len(h) }
-func (h streamHeap) Less(i, j int) bool { return h[i].head().Before(h[j].head()) }
-func (h streamHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *streamHeap) Push(x any)        { *h = append(*h, x.(*stream)) }
-func (h *streamHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return s
-}
-
-func mergeForward(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor, cache *lineCache) (runlog.Page, error) {
-	limit := q.EffectiveLimit()
-	next := cursor{Pos: make(map[string][2]int64, len(files)), Key: cur.Key}
-	var (
-		h streamHeap
-		p runlog.Page
-	)
-	defer func() {
-		for _, s := range h {
-			s.f.Close()
-		}
-	}()
-	for _, rel := range files {
-		s, err := openStream(base, rel, cur.Pos[rel], q, cache)
-		if err != nil {
-			if s != nil {
-				s.f.Close()
-			}
-			return runlog.Page{}, err
-		}
-		if s.head() == nil {
-			next.Pos[rel] = s.pos()
-			p.Ends = append(p.Ends, s.ends...)
-			s.f.Close()
-			continue
-		}
-		h = append(h, s)
-	}
-	heap.Init(&h)
-	for len(h) > 0 && len(p.Entries) < limit {
-		if len(p.Entries)%1024 == 0 && ctx.Err() != nil {
-			return runlog.Page{}, ctx.Err()
-		}
-		s := h[0]
-		p.Entries = append(p.Entries, *s.head())
-		if err := s.advance(); err != nil {
-			return runlog.Page{}, err
-		}
-		if s.head() == nil {
-			next.Pos[s.rel] = s.pos()
-			p.Ends = append(p.Ends, s.ends...)
-			heap.Pop(&h)
-			s.f.Close()
-		} else {
-			heap.Fix(&h, 0)
-		}
-	}
-	for _, s := range h {
-		next.Pos[s.rel] = s.pos()
-		p.Ends = append(p.Ends, s.ends...)
-		if s.pos()[1] > 0 {
-			cache.put(s.allKey, s.all) // the next page resumes inside this line
-		}
-	}
-	p.More = len(h) > 0
-	if n := len(p.Entries); n > 0 {
-		next.Key = pagination.KeyOf(&p.Entries[n-1])
-	}
-	p.Next = next.encode()
-	return p, nil
-}
-
-// sorted reads every matching entry past the cursor's key, sorts them in
-// q's direction and returns the first page.
-func sorted(ctx context.Context, base string, files []string, q *runlog.Query, cur cursor) (runlog.Page, error) {
-	limit := q.EffectiveLimit()
-	dir := 1
-	if q.Direction == runlog.Backward {
-		dir = -1
-	}
-	var (
-		all  []runlog.LogEntry
-		ends []runlog.End
-	)
-	for _, rel := range files {
-		if ctx.Err() != nil {
-			return runlog.Page{}, ctx.Err()
-		}
-		s, err := openStream(base, rel, [2]int64{}, q, nil)
-		if err != nil {
-			return runlog.Page{}, err
-		}
-		for e := s.head(); e != nil; e = s.head() {
-			if cur.Key == nil || cur.Key.Compare(e)*dir > 0 {
-				all = append(all, *e)
-			}
-			if err = s.advance(); err != nil {
-				break
-			}
-		}
-		ends = append(ends, s.ends...)
-		s.f.Close()
-		if err != nil {
-			return runlog.Page{}, err
-		}
-	}
-	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
-	p := runlog.Page{More: len(all) > limit, Ends: ends}
-	p.Entries = slices.Clone(all[:min(limit, len(all))]) // let the rest go
-	if n := len(p.Entries); n > 0 {
-		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
-	}
-	return p, nil
+	return r.root
 }

@@ -27,7 +27,7 @@ func FuzzDecodeCursor(f *testing.F) {
 }
 
 func TestFetchUnknownDirIsEmpty(t *testing.T) {
-	p, err := New(t.TempDir()).Fetch(t.Context(), runlog.Query{RunID: "nope", LogsURI: "/nonexistent/dir/x.json"})
+	p, err := New(t.TempDir(), WithLogsURIDirs("/nonexistent")).Fetch(t.Context(), runlog.Query{RunID: "nope", LogsURI: "/nonexistent/dir/x.json"})
 	if err != nil || len(p.Entries) != 0 {
 		t.Fatalf("Fetch = %v, %v; want empty", p, err)
 	}
