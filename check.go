@@ -60,10 +60,13 @@ type Completeness struct {
 	// Gaps lists them (the first MaxGaps ranges).
 	Missing uint64
 	Gaps    []Gap
-	// Ended reports that the end marker was read; Dropped and Cause are its.
-	Ended   bool
-	Dropped uint64
-	Cause   string
+	// Ended reports that the end marker was read; Dropped, Rejected,
+	// Redacted and Cause are its (see End). Rejected records are among
+	// the missing ones: the backend refused them.
+	Ended              bool
+	Dropped            uint64
+	Rejected, Redacted uint64
+	Cause              string
 	// Damaged lists what could not be read (Page.Damaged), once each; any
 	// makes the Status StatusDamaged.
 	Damaged []Damage
@@ -88,6 +91,12 @@ func (c Completeness) String() string {
 	}
 	if c.Dropped > 0 {
 		fmt.Fprintf(&b, ", %d dropped by the overflow policy", c.Dropped)
+	}
+	if c.Rejected > 0 {
+		fmt.Fprintf(&b, ", %d rejected by the backend as invalid (set aside where they were written)", c.Rejected)
+	}
+	if c.Redacted > 0 {
+		fmt.Fprintf(&b, ", %d with secrets redacted", c.Redacted)
 	}
 	for _, d := range c.Damaged {
 		fmt.Fprintf(&b, "; damaged: %s", d)
@@ -198,6 +207,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 				continue // listed on more than one page
 			}
 			a.c.Ended, a.c.Dropped, a.c.Cause = true, end.Dropped, end.Cause
+			a.c.Rejected, a.c.Redacted = end.Rejected, end.Redacted
 			a.c.Expected = end.Last
 		}
 		if !p.More {
@@ -218,7 +228,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		switch {
 		case len(a.c.Damaged) > 0:
 			a.c.Status = StatusDamaged
-		case a.c.Missing > 0 || a.c.Dropped > 0:
+		case a.c.Missing > 0 || a.c.Dropped > 0 || a.c.Rejected > 0:
 			a.c.Status = StatusIncomplete
 		case a.c.Ended:
 			a.c.Status = StatusComplete

@@ -187,6 +187,10 @@ type End struct {
 	Last uint64
 	// Dropped is the number of records refused by the drop overflow policy.
 	Dropped uint64
+	// Rejected is the number of records the backend refused as invalid
+	// before the marker was sent (set aside by the write path, not
+	// stored); Redacted the number that had a secret replaced.
+	Rejected, Redacted uint64
 	// Cause says how the activation ended: one of the Cause constants
 	// (CauseOK, CauseError, ...) or what the store was told.
 	Cause string

@@ -18,6 +18,14 @@ import (
 	"github.com/runlog/runlog/otelstore"
 )
 
+// redactKeys are the keys of every built-in flavor that say which secrets
+// are replaced in records before they are written (otelstore.Redact).
+var redactKeys = []runlog.ConfigKey{
+	{Name: "redact", Type: runlog.TypeString, Secret: true, Doc: "secret values replaced by **** in messages and attributes before they are written, comma-separated (the values of the flavor's own secret keys always are)"},
+	{Name: "redact_env", Type: runlog.TypeString, Doc: "names of environment variables whose values are replaced likewise, comma-separated"},
+	{Name: "redact_pattern", Type: runlog.TypeString, Doc: "a regular expression (RE2) whose matches are replaced likewise, such as ghp_[A-Za-z0-9]{36}"},
+}
+
 // exportKeys are the configuration keys of every flavor that writes over
 // OTLP/HTTP: where to, how, and what becomes of records the receiver does
 // not take.
@@ -42,9 +50,7 @@ var exportKeys = []runlog.ConfigKey{
 	{Name: "spool_sync", Type: runlog.TypeString, Default: "always", Doc: "fsync policy of the spool: always (survives power loss) or never (survives the process only)"},
 	{Name: "spool_max_bytes", Type: runlog.TypeInt, Default: "1073741824", Doc: "most bytes in the spool directory; records beyond are dropped and counted"},
 	{Name: "spool_max_age", Type: runlog.TypeDuration, Default: "168h", Doc: "spool files older than this are removed unreplayed"},
-	{Name: "redact", Type: runlog.TypeString, Secret: true, Doc: "secret values replaced by **** in messages and attributes before export, comma-separated (the values of this flavor's secret keys always are)"},
-	{Name: "redact_env", Type: runlog.TypeString, Doc: "names of environment variables whose values are replaced likewise, comma-separated"},
-	{Name: "redact_pattern", Type: runlog.TypeString, Doc: "a regular expression (RE2) whose matches are replaced likewise, such as ghp_[A-Za-z0-9]{36}"},
+	redactKeys[0], redactKeys[1], redactKeys[2],
 	{Name: "visible_timeout", Type: runlog.TypeDuration, Default: "10s", Doc: "after Deactivate (or runlog exec) delivered every record, wait up to this long until the backend returns them, so that a read right after sees the whole step; 0s does not wait"},
 }
 

@@ -69,6 +69,7 @@ func init() {
 			{Name: "sync", Type: runlog.TypeBool, Default: "false", Doc: "fsync after every batch written"},
 			{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when the queue is full: block (logging waits, nothing lost) or drop (dropped and counted)"},
 			{Name: "logs_uri_dirs", Type: runlog.TypeString, Doc: "directories a query's logs_uri may read besides the data directory, separated like PATH; default none"},
+			redactKeys[0], redactKeys[1], redactKeys[2],
 		},
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
 			opts := otelstore.Options{Overflow: otelstore.Overflow(c.String("overflow"))}
@@ -79,6 +80,11 @@ func init() {
 				}
 				opts.MinLevel = lv
 			}
+			red, err := redaction("local", redactKeys, c)
+			if err != nil {
+				return nil, err
+			}
+			opts.Redact = red
 			return newLocal(c.String("dir"), c.Bool("sync"), opts, localReadOptions(c)...)
 		},
 		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {

@@ -71,8 +71,10 @@ func EndOf(e *runlog.LogEntry) (runlog.End, bool) {
 	}
 	n, _ := strconv.ParseUint(e.Attributes[EndCount], 10, 64)
 	dropped, _ := strconv.ParseUint(e.Attributes[EndDropped], 10, 64)
+	rejected, _ := strconv.ParseUint(e.Attributes[EndRejected], 10, 64)
+	redacted, _ := strconv.ParseUint(e.Attributes[EndRedacted], 10, 64)
 	end := runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, ActivationID: e.ActivationID,
-		Time: e.Time, Count: n, Dropped: dropped, Cause: e.Attributes[EndCause]}
+		Time: e.Time, Count: n, Dropped: dropped, Rejected: rejected, Redacted: redacted, Cause: e.Attributes[EndCause]}
 	if e.Sequence > 0 {
 		end.Last = e.Sequence - 1
 	}

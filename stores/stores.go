@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -314,11 +315,25 @@ func (f *File) get(name string) (Entry, error) {
 // the built-in ones by importing github.com/runlog/runlog/flavors, an
 // external one by RegisterExternal.
 func (f *File) Open(ctx context.Context, name string) (runlog.LogStore, error) {
+	return f.OpenWith(ctx, name, nil)
+}
+
+// OpenWith opens the store named name as Open does, with the keys of
+// extra set over its configuration for this opening only (a command's
+// flags, such as `runlog exec --redact`). A key of extra that the flavor
+// does not have is an error wrapping runlog.ErrInvalid.
+func (f *File) OpenWith(ctx context.Context, name string, extra map[string]string) (runlog.LogStore, error) {
 	e, err := f.entry(name)
 	if err != nil {
 		return nil, err
 	}
-	return runlog.Open(ctx, e.Flavor, e.Config)
+	cfg := e.Config
+	if len(extra) > 0 {
+		cfg = make(map[string]string, len(e.Config)+len(extra))
+		maps.Copy(cfg, e.Config)
+		maps.Copy(cfg, extra)
+	}
+	return runlog.Open(ctx, e.Flavor, cfg)
 }
 
 // OpenFetcher opens the read side alone of the store named name, chosen

@@ -6,13 +6,56 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/capture"
+	"github.com/runlog/runlog/stores"
 )
+
+// redactOptions are exec's --redact flags.
+type redactOptions struct {
+	values, env []string
+	pattern     string
+}
+
+// redactFlags turns exec's --redact flags into the flavor keys that say
+// the same (redact, redact_env, redact_pattern), added to what the
+// store's configuration (base) already lists; --redact-pattern replaces
+// the store's pattern (combine them with |).
+func redactFlags(r redactOptions, base map[string]string) map[string]string {
+	m := map[string]string{}
+	join := func(key string, add []string) {
+		if len(add) == 0 {
+			return
+		}
+		if b := base[key]; b != "" {
+			add = append([]string{b}, add...)
+		}
+		m[key] = strings.Join(add, ",")
+	}
+	join("redact", r.values)
+	join("redact_env", r.env)
+	if r.pattern != "" {
+		m["redact_pattern"] = r.pattern
+	}
+	return m
+}
+
+// storeConfig returns the configuration of the store exec opens (name,
+// else the default), empty for the embedded local store.
+func storeConfig(f *stores.File, name string) map[string]string {
+	if name == "" {
+		name = f.Default
+	}
+	if e, err := f.Get(name); err == nil {
+		return e.Config
+	}
+	return nil
+}
 
 // exitCode carries an exit code out of a command without a message.
 type exitCode struct{ code int }
@@ -21,10 +64,11 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", e.code) 
 
 func newExec() *cobra.Command {
 	var (
-		sc    runlog.Scope
-		store string
-		tty   bool
-		grace time.Duration
+		sc     runlog.Scope
+		store  string
+		tty    bool
+		grace  time.Duration
+		redact redactOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "exec --run RUN [--step STEP] [--source SRC] [--tty] [--grace D] -- COMMAND [ARGS...]",
@@ -57,7 +101,7 @@ the program.`,
 			// The program's output is echoed by capture; the store must not
 			// print each line a second time.
 			slog.SetDefault(slog.New(slog.DiscardHandler))
-			s, err := f.Open(cmd.Context(), store)
+			s, err := f.OpenWith(cmd.Context(), store, redactFlags(redact, storeConfig(f, store)))
 			if err != nil {
 				return err
 			}
@@ -97,6 +141,9 @@ the program.`,
 	f.IntVar(&sc.Attempt, "attempt", 0, "attempt number")
 	f.StringVar(&store, "store", "", "registered log store (default: the default store, else the embedded local one)")
 	f.BoolVar(&tty, "tty", false, "run the program on a pseudo-terminal (Linux): it colours its output, and stdout and stderr are one stream in the order written (records at INFO, runlog.stream=tty)")
+	f.StringArrayVar(&redact.values, "redact", nil, "a secret value replaced by **** in the stored records (repeatable; the store's own secret settings always are)")
+	f.StringArrayVar(&redact.env, "redact-env", nil, "an environment variable whose value is replaced likewise (repeatable), such as GITHUB_TOKEN")
+	f.StringVar(&redact.pattern, "redact-pattern", "", "a regular expression (RE2) whose matches are replaced likewise, such as 'ghp_[A-Za-z0-9]{36}'")
 	f.DurationVar(&grace, "grace", capture.DefaultGrace, "time the program has to exit after the second signal before it is killed (0: at once, negative: never)")
 	return cmd
 }

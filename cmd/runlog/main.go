@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,7 +217,9 @@ Exit codes: 0 entries printed; 1 error; 4 no entries: the store has nothing for 
 				defer fmt.Fprint(cmd.ErrOrStderr(), "\r\x1b[K")
 			}
 			var n int
-			tail := tailOptions{follow: follow, quiet: quiet}
+			tail := tailOptions{follow: follow, quiet: quiet, damaged: func(d runlog.Damage) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "runlog: warning: "+escapeText(d.String())+" (the entries around it are shown; `runlog check` reports the step as damaged)")
+			}}
 			_, err = waitFor(cmd.Context(), wait, func() (bool, error) {
 				var err error
 				n, err = printEntries(cmd.Context(), p, s, q, tail, prog)
@@ -283,6 +286,9 @@ type tailOptions struct {
 	// stops once every activation seen has ended and no entry came for
 	// this long. Zero: it does not.
 	quiet time.Duration
+	// damaged, if set, is told once about each damaged part of the store
+	// the reads passed (a torn or garbage line, an unreadable file).
+	damaged func(runlog.Damage)
 }
 
 // printEntries prints every entry q matches; with follow, it then polls
@@ -308,6 +314,7 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 	}
 	n, ended := 0, false
 	running := map[string]bool{} // activations seen: still running?
+	warned := map[string]bool{}  // damage reported, by file and offset
 	lastNew := time.Now()
 	pending := fetch(q)
 	for {
@@ -336,6 +343,12 @@ func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Que
 		}
 		if progress != nil {
 			progress(n)
+		}
+		for _, d := range page.Damaged {
+			if k := d.File + "\x00" + strconv.FormatInt(d.Offset, 10); tail.damaged != nil && !warned[k] {
+				warned[k] = true
+				tail.damaged(d)
+			}
 		}
 		for _, e := range page.Ends {
 			// A tail of a step ends at that step's end marker; of a whole

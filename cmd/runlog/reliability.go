@@ -52,19 +52,28 @@ still running in other processes are left to them. See docs/reliability.md.`,
 // checkJSON is one activation in `runlog check -o json`: the snake_case
 // names every JSON output of runlog uses.
 type checkJSON struct {
-	RunID        string    `json:"run_id"`
-	StepID       string    `json:"step_id"`
-	Source       string    `json:"source"`
-	ActivationID string    `json:"activation_id"`
-	Status       string    `json:"status"`
-	Received     uint64    `json:"received"`
-	Duplicates   uint64    `json:"duplicates"`
-	Expected     uint64    `json:"expected"`
-	Missing      uint64    `json:"missing"`
-	Gaps         []gapJSON `json:"gaps"`
-	Ended        bool      `json:"ended"`
-	Dropped      uint64    `json:"dropped"`
-	Cause        string    `json:"cause"`
+	RunID        string       `json:"run_id"`
+	StepID       string       `json:"step_id"`
+	Source       string       `json:"source"`
+	ActivationID string       `json:"activation_id"`
+	Status       string       `json:"status"`
+	Received     uint64       `json:"received"`
+	Duplicates   uint64       `json:"duplicates"`
+	Expected     uint64       `json:"expected"`
+	Missing      uint64       `json:"missing"`
+	Gaps         []gapJSON    `json:"gaps"`
+	Ended        bool         `json:"ended"`
+	Dropped      uint64       `json:"dropped"`
+	Rejected     uint64       `json:"rejected"`
+	Redacted     uint64       `json:"redacted"`
+	Cause        string       `json:"cause"`
+	Damaged      []damageJSON `json:"damaged"`
+}
+
+type damageJSON struct {
+	File   string `json:"file"`
+	Offset int64  `json:"offset"` // -1: the whole file
+	Error  string `json:"error"`
 }
 
 type gapJSON struct {
@@ -79,9 +88,14 @@ func toCheckJSON(cs []runlog.Completeness) []checkJSON {
 		for j, g := range c.Gaps {
 			gaps[j] = gapJSON{g.From, g.To}
 		}
+		damaged := make([]damageJSON, len(c.Damaged))
+		for j, d := range c.Damaged {
+			damaged[j] = damageJSON{d.File, d.Offset, d.Err}
+		}
 		out[i] = checkJSON{RunID: c.RunID, StepID: c.StepID, Source: c.Source, ActivationID: c.Activation,
 			Status: string(c.Status), Received: c.Received, Duplicates: c.Duplicates, Expected: c.Expected,
-			Missing: c.Missing, Gaps: gaps, Ended: c.Ended, Dropped: c.Dropped, Cause: c.Cause}
+			Missing: c.Missing, Gaps: gaps, Ended: c.Ended, Dropped: c.Dropped, Rejected: c.Rejected,
+			Redacted: c.Redacted, Cause: c.Cause, Damaged: damaged}
 	}
 	return out
 }

@@ -190,7 +190,7 @@ func TestParallelRuns(t *testing.T) {
 	// The collector's second pipeline wrote the same records to files,
 	// which the local reader reads back.
 	var n int
-	for _, err := range runlog.All(t.Context(), file.New(t.TempDir()), runlog.Query{RunID: base + "-small", LogsURI: col.FileDir}) {
+	for _, err := range runlog.All(t.Context(), file.New(t.TempDir(), file.WithLogsURIDirs(col.FileDir)), runlog.Query{RunID: base + "-small", LogsURI: col.FileDir}) {
 		if err != nil {
 			t.Fatal(err)
 		}
