@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 
 	"github.com/runlog/runlog"
@@ -29,7 +30,9 @@ func TestStdio(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println("from fmt.Println")
-	fmt.Fprintln(os.Stderr, "from os.Stderr")
+	// File descriptor 2 itself: under `go test -json` the testing package
+	// points the os.Stderr variable at stdout.
+	_, _ = syscall.Write(2, []byte("from os.Stderr\n"))
 	child := exec.Command("sh", "-c", "echo from a child")
 	child.Stdout = os.Stdout
 	if err := child.Run(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -295,8 +296,8 @@ func TestCaptureStdio(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println("printed")
-	fmt.Fprintln(os.Stderr, "to stderr")
-	slog.InfoContext(ctx, "via slog") // stored once, not again as captured stderr
+	_, _ = syscall.Write(2, []byte("to stderr\n")) // fd 2 itself: go test -json points os.Stderr at stdout
+	slog.InfoContext(ctx, "via slog")              // stored once, not again as captured stderr
 	if err := s.Deactivate(ctx); err != nil {
 		t.Fatal(err)
 	}
