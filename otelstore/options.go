@@ -30,8 +30,9 @@ type Options struct {
 	// activation's end marker, for at most this long: read-your-writes
 	// for backends that index asynchronously (a collector in front of
 	// VictoriaLogs or Loki), so that a fetch right after Deactivate sees
-	// the whole activation. Past the bound Deactivate returns nil all the
-	// same (the records were delivered; they show up later). Zero does
+	// the whole activation. Past the bound, or when Fetcher fails,
+	// Deactivate returns nil all the same (the records were delivered;
+	// they show up later). Zero does
 	// not wait, for backends that read back what was written at once (the
 	// local store's files).
 	VisibleTimeout time.Duration

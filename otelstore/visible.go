@@ -11,7 +11,7 @@ import (
 // the store's Fetcher returns the end marker of a, written at endTime:
 // then every record of a, which the backend received before the marker, can
 // be fetched. It reads only what came at or after endTime in a's step and
-// source, so each poll is small.
+// source, so each poll is small; it stops at the first read that fails.
 func (s *Store) waitVisible(ctx context.Context, a *activation, endTime time.Time) {
 	if s.opts.VisibleTimeout <= 0 || s.opts.Fetcher == nil {
 		return
@@ -22,7 +22,10 @@ func (s *Store) waitVisible(ctx context.Context, a *activation, endTime time.Tim
 		Start: endTime, Limit: 1000}
 	wait := 50 * time.Millisecond
 	for {
-		if s.endVisible(ctx, q, a.ID) {
+		// A backend that cannot be read (down, unauthorized) is not waited
+		// for: the records were delivered, and a reader will say why it
+		// cannot see them.
+		if ok, err := s.endVisible(ctx, q, a.ID); ok || err != nil {
 			return
 		}
 		select {
@@ -35,20 +38,20 @@ func (s *Store) waitVisible(ctx context.Context, a *activation, endTime time.Tim
 }
 
 // endVisible reports whether the pages of q list the end marker of
-// activation id.
-func (s *Store) endVisible(ctx context.Context, q runlog.Query, id string) bool {
+// activation id, or why they could not be read.
+func (s *Store) endVisible(ctx context.Context, q runlog.Query, id string) (bool, error) {
 	for {
 		p, err := s.opts.Fetcher.Fetch(ctx, q)
 		if err != nil {
-			return false
+			return false, err
 		}
 		for _, e := range p.Ends {
 			if e.ActivationID == id {
-				return true
+				return true, nil
 			}
 		}
 		if !p.More {
-			return false
+			return false, nil
 		}
 		q.Cursor = p.Next
 	}
