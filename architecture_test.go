@@ -45,6 +45,8 @@ var layerRules = []layerRule{
 	{pkgs: []string{"otelstore/..."}, deny: []string{"capture/..."}, why: "capture uses the router; otelstore does not import it"},
 	{pkgs: []string{"stores/..."}, deny: []string{"otelstore/...", "query/...", "flavors/..."},
 		why: "stores is a file format; flavors open the stores it names"},
+	{pkgs: []string{"serve/..."}, deny: []string{"otelstore/...", "router/...", "capture/...", "query/...", "flavors/...", "stores/..."},
+		why: "serve works over any fetcher, through the contract"},
 	{pkgs: []string{"..."}, except: []string{"cmd/..."}, deny: []string{"cmd/..."}, why: "no library package imports the CLI"},
 	{pkgs: []string{"examples/..."}, deny: []string{"internal/...", "query/internal/..."}, direct: true, why: "examples use the public API only"},
 }
@@ -218,6 +220,7 @@ func TestCheckLayersCatches(t *testing.T) {
 		{module + "/otelstore", module + "/capture", "otelstore does not import it"},
 		{module + "/flavors", module + "/cmd/runlog", "no library package imports the CLI"},
 		{module + "/examples/custom-store", module + "/internal/layout", "examples use the public API only"},
+		{module + "/serve", module + "/query/file", "serve works over any fetcher"},
 	} {
 		pkgs := []listed{{ImportPath: tc.pkg, Imports: []string{"context", tc.dep}, Deps: []string{"context", tc.dep}}}
 		err := checkLayers(pkgs, std, layerRules)
