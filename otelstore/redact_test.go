@@ -3,7 +3,6 @@ package otelstore_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,7 +36,7 @@ func TestRedact(t *testing.T) {
 			Patterns: []*regexp.Regexp{regexp.MustCompile(`ghp_[A-Za-z0-9]{8}`)},
 		},
 		Exporter: func(_ context.Context, a *runlog.Activation) (sdklog.Exporter, error) {
-			return flaky{otelstore.NewFileExporter(layout.File(dir, a.Scope.RunID, a.Scope.StepID, a.ID), false), fail}, nil
+			return switchable{otelstore.NewFileExporter(layout.File(dir, a.Scope.RunID, a.Scope.StepID, a.ID), false), fail}, nil
 		},
 		Fetcher: file.New(dir),
 	})
@@ -91,17 +90,4 @@ func TestRedact(t *testing.T) {
 	if len(got) < 6 || got[0] != "token **** in the message " || got[1] != "clean Bearer ****" {
 		t.Errorf("read back %q", got)
 	}
-}
-
-// flaky is a file exporter that fails while *fail is set.
-type flaky struct {
-	*otelstore.FileExporter
-	fail *atomic.Bool
-}
-
-func (f flaky) Export(ctx context.Context, recs []sdklog.Record) error {
-	if f.fail.Load() {
-		return errors.New("connect: connection refused")
-	}
-	return f.FileExporter.Export(ctx, recs)
 }
