@@ -49,7 +49,10 @@ func (q RunQuery) EffectiveLimit() int {
 // RunInfo is one run a store holds.
 type RunInfo struct {
 	RunID string
-	// First and Last are the times of its first and last records.
+	// First and Last are the times of its first and last records, as
+	// closely as the store can tell them cheaply: the local store takes
+	// the last from its files' modification times, Loki rounds to the
+	// hour it counts in.
 	First, Last time.Time
 	// Steps is the number of distinct steps with records (the run level
 	// counts as one), Records the number of records, when the store knows
@@ -71,8 +74,9 @@ type RunPage struct {
 // DeleteRun removes every record of run, all steps and sources, or asks
 // the backend to (a deletion task); it reports what it deleted or
 // queued. Deleting a run that does not exist is not an error: the report
-// says nothing was there. Deletion is final: the store does not keep a
-// copy. Errors wrap ErrInvalid (for one, a backend whose deletion is
+// says nothing was there, where the store can tell cheaply (a backend
+// that deletes in the background may queue a task that finds nothing).
+// Deletion is final: the store does not keep a copy. Errors wrap ErrInvalid (for one, a backend whose deletion is
 // turned off, with how to turn it on), ErrUnavailable or ErrUnauthorized.
 type Deleter interface {
 	DeleteRun(ctx context.Context, run string) (DeleteReport, error)
@@ -81,11 +85,13 @@ type Deleter interface {
 // DeleteReport says what DeleteRun did.
 type DeleteReport struct {
 	RunID string
-	// Deleted is what was removed at once: files for the local store,
-	// records where the backend counts them; -1 when it does not say.
+	// Deleted is what was removed at once: files for the local store;
+	// -1 when the backend does not say (VictoriaLogs and Loki delete in
+	// the background).
 	Deleted int64
 	// Queued reports that the backend deletes in the background; Task is
-	// its id for the deletion (VictoriaLogs' task_id, Loki's request).
+	// its id for the deletion (VictoriaLogs' task_id; empty when the
+	// backend gives none, as Loki does).
 	Queued bool
 	Task   string
 	// Detail says, in a sentence, what was done and where.
