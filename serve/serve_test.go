@@ -148,7 +148,7 @@ func TestPaging(t *testing.T) {
 		}
 		assertSame(t, fmt.Sprintf("forward, limit %d", limit), got, want)
 
-		// Backward from the end, then forward again from the first page's before... 
+		// Backward from the end, then forward again from the first page's before...
 		got = nil
 		cur = ""
 		for pages := 0; ; pages++ {
