@@ -19,7 +19,7 @@ import (
 func newServe() *cobra.Command {
 	var (
 		addr, store, tokenFile, addrFile string
-		insecure, allowDelete  bool
+		insecure, allowDelete            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
