@@ -151,7 +151,11 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		}()
 		return ch
 	}
-	size := func(n int) int { return min(s.opts.PageSize, max(n, 100)) }
+	// Pages of just what is still wanted, so that the store's cursor
+	// lands after the last entry returned; bigger ones while entries are
+	// being skipped (before a key cursor's position, other attempts).
+	floor := 1
+	size := func(n int) int { return min(s.opts.PageSize, max(n, floor)) }
 	emitted := 0
 	q.Limit = size(limit)
 	pending := fetch(q)
@@ -175,6 +179,7 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		for i := range p.Entries {
 			e := &p.Entries[i]
 			if seen(e) || (flt.hasAttempt && e.Attempt != flt.attempt) {
+				floor = min(s.opts.PageSize, max(2*floor, 64))
 				continue
 			}
 			if emitted == limit {
