@@ -107,6 +107,9 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		q.Direction = runlog.Backward
 	}
 	skip, incl := c.Key, c.Incl
+	if c.Dir != dir {
+		incl = !incl // the key is on the other side of the position
+	}
 	switch {
 	case c.Filter == flt.fp && c.Dir == dir && c.Store != "":
 		q.Cursor, q.Start, q.End = c.Store, fromNanos(c.Start), fromNanos(c.End)
@@ -494,9 +497,6 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 		if c, err = decodeCursor(param, cs); err != nil {
 			s.fail(w, r, err)
 			return
-		}
-		if c.Dir != "f" {
-			c = cursor{Dir: "f", Key: c.Key, Incl: !c.Incl}
 		}
 	}
 	release, ok := s.acquire(w)

@@ -217,3 +217,30 @@ func assertSame(t *testing.T, what string, got, want []string) {
 		}
 	}
 }
+
+// TestCrossCursors: a before cursor given as after (and the other way
+// round) resumes at the same position.
+func TestCrossCursors(t *testing.T) {
+	s := newStore(t)
+	writeStep(t, s, "r", "", lines(30, "m %02d"))
+	srv := httptest.NewServer(serve.New(s, serve.Options{}))
+	defer srv.Close()
+	p := getPage(t, srv, "/api/v1/runs/r/logs?limit=10&after=")
+	p = getPage(t, srv, "/api/v1/runs/r/logs?limit=10&after="+url.QueryEscape(p.After)) // m 10..19
+	next := getPage(t, srv, "/api/v1/runs/r/logs?limit=5&after="+url.QueryEscape(p.Before))
+	if len(next.Items) != 5 || next.Items[0]["message"] != "m 10" {
+		t.Errorf("a before cursor as after: %v", ids(next.Items))
+	}
+	prev := getPage(t, srv, "/api/v1/runs/r/logs?limit=5&before="+url.QueryEscape(p.After))
+	if len(prev.Items) != 5 || prev.Items[4]["message"] != "m 19" {
+		t.Errorf("an after cursor as before: %v", ids(prev.Items))
+	}
+	empty := getPage(t, srv, "/api/v1/runs/r/logs?after="+url.QueryEscape(getPage(t, srv, "/api/v1/runs/r/logs").After))
+	if len(empty.Items) != 0 || empty.More || empty.Before == "" {
+		t.Fatalf("past the end: %+v", empty)
+	}
+	last := getPage(t, srv, "/api/v1/runs/r/logs?limit=3&before="+url.QueryEscape(empty.Before))
+	if len(last.Items) != 3 || last.Items[2]["message"] != "m 29" {
+		t.Errorf("before of an empty page at the end: %v", ids(last.Items))
+	}
+}
