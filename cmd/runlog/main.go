@@ -97,7 +97,7 @@ func newRoot() *cobra.Command {
 		return errors.Join(err, fmt.Errorf("see '%s --help'", c.CommandPath()))
 	})
 	root.AddCommand(newLogs(), newLogStore(), newExec(), newFlush(), newCheck())
-	root.AddCommand(newRuns(), newDeleteRun(), newGC())
+	root.AddCommand(newRuns(), newDeleteRun(), newGC(), newServe())
 	return root
 }
 
