@@ -7,6 +7,8 @@
 #   COUNT=10 bench/run.sh
 #   bench/run.sh victorialogs   # read of a 1,000,000-line step from VictoriaLogs
 #   bench/run.sh cli            # runlog logs of a 1,000,000-line run: time and peak RSS
+#   bench/run.sh serve          # runlog serve: download and pages of a 1,000,000-line step next to
+#                               # runlog logs -o jsonl, and 20 followers (LINES=200000 for a quick try)
 #
 # victorialogs builds and starts VictoriaLogs and the collector
 # (tools/servers.sh, deploy/otelcol/config.yaml) on free loopback ports with
@@ -25,6 +27,10 @@ COUNT=${COUNT:-5}
 
 if [ "${1:-}" = cli ]; then
 	exec go run ./bench/clilogs
+fi
+
+if [ "${1:-}" = serve ]; then
+	exec go run ./bench/serve -lines "${LINES:-1000000}"
 fi
 
 if [ "${1:-}" = victorialogs ]; then
