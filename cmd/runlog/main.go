@@ -97,6 +97,7 @@ func newRoot() *cobra.Command {
 		return errors.Join(err, fmt.Errorf("see '%s --help'", c.CommandPath()))
 	})
 	root.AddCommand(newLogs(), newLogStore(), newExec(), newFlush(), newCheck())
+	root.AddCommand(newServe())
 	return root
 }
 
