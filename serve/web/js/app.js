@@ -336,16 +336,20 @@ async function showRun(s, force) {
   follow.hidden = true;
   const f = { step: s.step, source: s.source, level: s.level, search: s.search };
   const dl = el("a", "download", "download");
-  dl.href = api.downloadURL(s.run, { ...f, format: "text" });
+  // the download is the whole log of the step (or run), not the filtered view
+  const whole = { step: s.step, source: s.source };
+  dl.title = "the whole log as text";
+  dl.href = api.downloadURL(s.run, { ...whole, format: "text" });
   dl.setAttribute("download", "");
   const dlj = el("a", "download", "jsonl");
-  dlj.href = api.downloadURL(s.run, { ...f, format: "jsonl" });
+  dlj.title = "the whole log as JSON lines";
+  dlj.href = api.downloadURL(s.run, { ...whole, format: "jsonl" });
   dlj.setAttribute("download", "");
   for (const a of [dl, dlj]) {
     a.addEventListener("click", (ev) => {
       if (!api.token()) return; // a plain link streams it
       ev.preventDefault();
-      api.download(s.run, { ...f, format: a === dl ? "text" : "jsonl" }).catch(showError);
+      api.download(s.run, { ...whole, format: a === dl ? "text" : "jsonl" }).catch(showError);
     });
   }
   p.statusEl = el("span", "status");
@@ -364,27 +368,15 @@ async function showRun(s, force) {
   wrap.append(side, pane);
   main.replaceChildren(wrap);
 
-  let acts;
-  try {
-    acts = await api.steps(s.run);
-  } catch (err) {
-    showError(err);
-    acts = [];
-  }
-  if (page !== p) return;
-  p.steps = groupSteps(acts);
-  renderSteps(p, s);
-  const sel = s.step ? p.steps.filter((st) => st.id === s.step) : p.steps;
   const filtered = !!(s.level || s.search || s.source);
-  const total = filtered ? null : sel.reduce((n, st) => n + st.received, 0);
-  const running = sel.some((st) => st.running);
-  if (!sel.length && !acts.length) p.statusEl.textContent = "no records for this run (yet)";
-
+  // The log starts at once; the steps listing reads the whole run (as
+  // costly as a download), so the count and the sidebar come when it
+  // answers.
   p.view = new LogView(logwrap, {
     run: s.run,
     filter: f,
-    total,
-    exact: !filtered && !running && sel.every((st) => st.exact),
+    total: null,
+    exact: false,
     showStep: !s.step,
     link: (n) => hashOf({ ...s, line: n }),
     onSelect: (e, n) => showDetail(p, e, n),
@@ -397,6 +389,24 @@ async function showRun(s, force) {
       refreshSteps(p);
     },
   });
+  p.follow = fbox;
+  if (s.line) p.view.goto(s.line);
+  p.stepList.appendChild(el("li", "hint", "reading the run…"));
+
+  let acts;
+  try {
+    acts = await api.steps(s.run);
+  } catch (err) {
+    showError(err);
+    acts = [];
+  }
+  if (page !== p) return;
+  p.steps = groupSteps(acts);
+  renderSteps(p, s);
+  const sel = s.step ? p.steps.filter((st) => st.id === s.step) : p.steps;
+  const running = sel.some((st) => st.running);
+  if (!sel.length) p.statusEl.textContent = "no records for this " + (s.step ? "step" : "run") + " (yet)";
+  if (!filtered) p.view.known(sel.reduce((n, st) => n + st.received, 0), !running && sel.every((st) => st.exact));
   if (running) {
     follow.hidden = false;
     fbox.checked = !s.line; // a permalink stays put
@@ -404,8 +414,6 @@ async function showRun(s, force) {
     if (fbox.checked) p.view.follow(true);
     p.timer = setInterval(() => refreshSteps(p), 3000);
   }
-  p.follow = fbox;
-  if (s.line) p.view.goto(s.line);
 }
 
 async function refreshSteps(p) {

@@ -80,6 +80,9 @@ export class LogView {
 
     this.onScroll = () => this.schedule();
     this.scroller.addEventListener("scroll", this.onScroll, { passive: true });
+    for (const ev of ["wheel", "pointerdown", "keydown"]) {
+      this.scroller.addEventListener(ev, () => { this.target = 0; }, { passive: true });
+    }
     this.resize = new ResizeObserver(() => this.schedule());
     this.resize.observe(this.scroller);
     this.rows.addEventListener("click", (ev) => {
@@ -103,6 +106,16 @@ export class LogView {
     if (this.stopStream) this.stopStream();
     this.resize.disconnect();
     this.scroller.remove();
+  }
+
+  // known sets the number of lines, once the steps listing tells it
+  // (it reads the whole run, so it may come after the first pages).
+  known(total, exact) {
+    if (this.following || total === null) return;
+    this.hint = total;
+    this.exact = !!exact && this.headEnd < 0;
+    this.version++;
+    this.schedule();
   }
 
   // total is the number of lines the view shows (rows, loaded or not).
@@ -146,7 +159,15 @@ export class LogView {
   // it is when it is on screen, else in the middle.
   goto(n, mark = true) {
     if (mark) this.highlight = n;
+    this.target = 0;
     const g = this.geometry();
+    if (n > g.total && !this.exact && this.headEnd < 0) {
+      // past what is known yet: go there once the count or the head
+      // chain reaches it (see draw)
+      this.target = n;
+      this.schedule();
+      return;
+    }
     const first = this.firstLine(g);
     const rows = g.viewH / this.rowH;
     if (n - 1 < first || n > first + rows - 1) this.scrollToLine(n);
@@ -169,6 +190,16 @@ export class LogView {
   }
 
   draw() {
+    let walkTo = null; // the head page of a pending goto
+    if (this.target) {
+      const n = this.target;
+      if (n <= this.total || this.exact || this.headEnd >= 0) {
+        this.target = 0;
+        this.goto(n, false);
+      } else {
+        walkTo = "h" + Math.floor((n - 1) / PAGE);
+      }
+    }
     const g = this.geometry();
     this.spacer.style.height = Math.max(g.totalPx, g.viewH) + "px";
     this.viewport.style.height = g.viewH + "px";
@@ -194,7 +225,9 @@ export class LogView {
     // fetch what is on screen first, then the margin, then one page ahead
     const ahead = Math.min(g.total - 1, to + PAGE / 2);
     if (ahead >= to) this.entry(ahead, wanted);
-    this.want([...wanted], top);
+    const keys = [...wanted];
+    if (walkTo) keys.unshift(walkTo);
+    this.want(keys, walkTo ? this.target - 1 : top);
   }
 
   // --- data ---
