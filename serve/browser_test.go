@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/runlog/runlog"
@@ -43,8 +45,14 @@ func TestBrowser(t *testing.T) {
 
 	b := newBrowser(t, bin)
 	shots := t.TempDir()
+	run := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			f(t)
+			b.healthy(t)
+		})
+	}
 
-	t.Run("RunsListWithoutLister", func(t *testing.T) {
+	run("RunsListWithoutLister", func(t *testing.T) {
 		// The local store cannot list runs (no runlog.RunLister): the
 		// viewer offers to open a run by id instead.
 		b.open(t, srv.URL+"/")
@@ -54,7 +62,7 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(t, `location.hash === "#run=web" && document.querySelector(".steps .step") !== null`, 10*time.Second)
 	})
 
-	t.Run("Sidebar", func(t *testing.T) {
+	run("Sidebar", func(t *testing.T) {
 		b.open(t, srv.URL+"/#run=web")
 		b.waitFor(t, `document.querySelectorAll(".steps .step[data-status]").length === 4`, 15*time.Second)
 		got := b.eval(t, `Object.fromEntries([...document.querySelectorAll(".steps .step[data-status]")]
@@ -77,7 +85,7 @@ func TestBrowser(t *testing.T) {
 		b.shot(t, shots, "viewer-run.png")
 	})
 
-	t.Run("ANSI", func(t *testing.T) {
+	run("ANSI", func(t *testing.T) {
 		b.open(t, srv.URL+"/#run=web&step=build")
 		b.waitRow(t, ansiLine, "ansi:")
 		got := b.eval(t, `(() => {
@@ -115,10 +123,12 @@ func TestBrowser(t *testing.T) {
 		if text, _ := got["text"].(string); !strings.Contains(text, `\x1b[2J`) {
 			t.Errorf("a non-SGR sequence should show escaped as \\x1b[2J; row text %q", text)
 		}
+		b.open(t, srv.URL+"/#run=colours&step=palette&line=14")
+		b.waitRow(t, 14, "passed")
 		b.shot(t, shots, "viewer-ansi.png")
 	})
 
-	t.Run("Hostile", func(t *testing.T) {
+	run("Hostile", func(t *testing.T) {
 		b.dialogs.Store(0)
 		b.open(t, srv.URL+"/#run=web&step=build")
 		b.waitRow(t, hostileFirst+len(hostile)-1, "build line")
@@ -165,7 +175,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("Permalink", func(t *testing.T) {
+	run("Permalink", func(t *testing.T) {
 		const n = 2200 // on the third page of 1,000, read from the end
 		b.open(t, srv.URL+fmt.Sprintf("/#run=web&step=build&line=%d", n))
 		b.waitRow(t, n, fmt.Sprintf("build line %d:", n))
@@ -183,7 +193,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("Search", func(t *testing.T) {
+	run("Search", func(t *testing.T) {
 		b.open(t, srv.URL+"/#run=web&step=build")
 		b.waitRow(t, 1, "build line 1:")
 		b.do(t, chromedp.SetValue(chromedp.CSS(".toolbar .search"), needle))
@@ -197,7 +207,19 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("Download", func(t *testing.T) {
+	run("Level", func(t *testing.T) {
+		b.open(t, srv.URL+"/#run=web&step=build&level=error")
+		b.waitRow(t, 1, "build line 50:")
+		got := toStrings(b.eval(t, `[...document.querySelectorAll(".row:not(.loading) .lv")].map((e) => e.textContent.trim())`))
+		if len(got) == 0 || strings.Join(got, " ") != strings.TrimSpace(strings.Repeat("ERROR ", len(got))) {
+			t.Errorf("levels shown with level=error: %q", got)
+		}
+		if v := b.eval(t, `document.querySelector(".toolbar select").value`); v != "error" {
+			t.Errorf("level menu shows %v; want error", v)
+		}
+	})
+
+	run("Download", func(t *testing.T) {
 		b.open(t, srv.URL+"/#run=web&step=build")
 		b.waitRow(t, 1, "build line 1:")
 		got := b.evalAsync(t, `fetch(document.querySelector("a.download").href).then(async (r) => {
@@ -212,7 +234,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("Token", func(t *testing.T) {
+	run("Token", func(t *testing.T) {
 		b.open(t, authed.URL+"/#token="+token+"&run=web")
 		b.waitFor(t, `document.querySelectorAll(".steps .step[data-status]").length === 4`, 15*time.Second)
 		got := b.eval(t, `[location.hash, sessionStorage.getItem("runlog.token")]`)
@@ -225,7 +247,7 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(t, `document.querySelector(".banner form.token input[type=password]") !== null`, 10*time.Second)
 	})
 
-	t.Run("Follow", func(t *testing.T) {
+	run("Follow", func(t *testing.T) {
 		b.open(t, srv.URL+"/#run=web&step=watch")
 		b.waitFor(t, `document.querySelector(".follow input").checked &&
 			[...document.querySelectorAll(".row")].some((r) => r.textContent.includes("watch line 5:"))`, 15*time.Second)
@@ -241,7 +263,7 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(t, `document.querySelector('.steps .step[data-step="watch"]').dataset.status === "complete"`, 10*time.Second)
 	})
 
-	t.Run("LongStep", func(t *testing.T) {
+	run("LongStep", func(t *testing.T) {
 		start := time.Now()
 		b.open(t, srv.URL+"/#run=big&step=many")
 		b.waitRowWithin(t, 1, "many line 1:", 60*time.Second)
@@ -408,6 +430,9 @@ func newFixture(t *testing.T) *fixture {
 	// running: five lines now, more while the test follows it
 	fx.watch = step(runlog.Scope{RunID: "web", StepID: "watch"}, 5, func(i int) string { return fmt.Sprintf("watch line %d: waiting", i) })
 
+	palette := colourLines()
+	end(step(runlog.Scope{RunID: "colours", StepID: "palette"}, len(palette), func(i int) string { return palette[i-1] }))
+
 	start := time.Now()
 	end(step(runlog.Scope{RunID: "big", StepID: "many"}, fx.bigLines, func(i int) string {
 		return fmt.Sprintf("many line %d: \x1b[32mok\x1b[0m step %d of a long log", i, i)
@@ -415,6 +440,50 @@ func newFixture(t *testing.T) *fixture {
 	t.Logf("wrote %d lines in %v", fx.bigLines, time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() { store.Deactivate(fx.watch) })
 	return fx
+}
+
+// colourLines is what a build prints in colour, for the screenshot of
+// docs/img/viewer-ansi.png.
+func colourLines() []string {
+	var l []string
+	add := func(f string, a ...any) { l = append(l, fmt.Sprintf(f, a...)) }
+	add("\x1b[1mrunlog viewer: ANSI colours, rendered as text-safe spans\x1b[0m")
+	var b strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&b, "\x1b[%dm color%d \x1b[0m", 30+i, i)
+	}
+	add("16 colours  %s", b.String())
+	b.Reset()
+	for i := range 8 {
+		fmt.Fprintf(&b, "\x1b[%dm bright%d \x1b[0m", 90+i, i+8)
+	}
+	add("            %s", b.String())
+	b.Reset()
+	for i := range 8 {
+		fmt.Fprintf(&b, "\x1b[30;%dm  bg%d  \x1b[0m", 40+i, i)
+	}
+	add("background  %s", b.String())
+	b.Reset()
+	for i := 16; i < 232; i += 4 {
+		fmt.Fprintf(&b, "\x1b[48;5;%dm \x1b[0m", i)
+	}
+	add("256 colours %s", b.String())
+	b.Reset()
+	for i := range 54 {
+		fmt.Fprintf(&b, "\x1b[48;2;%d;%d;%dm \x1b[0m", 255-i*4, 60+i*3, i*4)
+	}
+	add("truecolor   %s", b.String())
+	add("styles      \x1b[1mbold\x1b[0m \x1b[2mdim\x1b[0m \x1b[3mitalic\x1b[0m \x1b[4munderline\x1b[0m \x1b[9mstrike\x1b[0m \x1b[7minverse\x1b[0m \x1b[1;4;38;2;255;170;0mall at once\x1b[0m")
+	add("")
+	add("\x1b[36m$\x1b[0m go test ./...")
+	add("\x1b[32mok\x1b[0m  \tgithub.com/example/app/api\t0.412s")
+	add("\x1b[32mok\x1b[0m  \tgithub.com/example/app/store\t1.930s")
+	add("\x1b[31m--- FAIL:\x1b[0m TestCheckout (0.02s)")
+	add("    checkout_test.go:41: total = \x1b[1;31m41.99\x1b[0m; want \x1b[1;32m42.00\x1b[0m")
+	add("\x1b[1;32m✓\x1b[0m 118 passed, \x1b[1;31m✗\x1b[0m 1 failed, \x1b[33m⚠\x1b[0m 2 skipped")
+	add("\x1b[33mwarning:\x1b[0m unused variable \x1b[1m`retries`\x1b[0m")
+	add("not colours, shown escaped: \x1b[2J clear screen, \x1b]0;title\x07 set title, progress 50%%\rprogress 100%%")
+	return l
 }
 
 // editFile rewrites the one activation file in dir.
@@ -438,6 +507,25 @@ func editFile(t *testing.T, dir string, edit func([]byte) []byte) {
 type browser struct {
 	ctx     context.Context
 	dialogs atomic.Int32
+
+	mu         sync.Mutex
+	exceptions []string // uncaught in the page since the last healthy
+}
+
+// healthy fails t if the page threw, or broke its Content-Security-Policy
+// (an inline style or script, say), since the last call.
+func (b *browser) healthy(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	ex := b.exceptions
+	b.exceptions = nil
+	b.mu.Unlock()
+	if len(ex) > 0 {
+		t.Errorf("the page threw: %q", ex)
+	}
+	if csp := b.eval(t, `(window.__csp || []).splice(0)`); len(csp.([]any)) > 0 {
+		t.Errorf("Content-Security-Policy violations: %v", csp)
+	}
 }
 
 func newBrowser(t *testing.T, bin string) *browser {
@@ -459,6 +547,16 @@ func newBrowser(t *testing.T, bin string) *browser {
 	b := &browser{ctx: ctx}
 	// every dialog counts, and is dismissed so that nothing hangs
 	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
+			b.mu.Lock()
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			b.exceptions = append(b.exceptions, fmt.Sprintf("%s at %s:%d", msg, d.URL, d.LineNumber+1))
+			b.mu.Unlock()
+		}
 		if _, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok {
 			b.dialogs.Add(1)
 			go chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -473,7 +571,9 @@ func newBrowser(t *testing.T, bin string) *browser {
 	b.do(t, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
 			Source: `window.__alerts = 0;
-				window.alert = window.confirm = window.prompt = function () { window.__alerts++; };`})
+				window.alert = window.confirm = window.prompt = function () { window.__alerts++; };
+				window.__csp = [];
+				document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));`})
 		return err
 	}))
 	return b
