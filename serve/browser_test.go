@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -126,6 +127,48 @@ func TestBrowser(t *testing.T) {
 		b.open(t, srv.URL+"/#run=colours&step=palette&line=14")
 		b.waitRow(t, 14, "passed")
 		b.shot(t, shots, "viewer-ansi.png")
+	})
+
+	run("EscapeScheme", func(t *testing.T) {
+		// the viewer escapes as the text download and runlog logs do
+		var in []string
+		for c := rune(0); c < 0x20; c++ {
+			in = append(in, "a"+string(c)+"b")
+		}
+		in = append(in, "\x7f", "\u0080", "\u009f", "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069",
+			"\u2028", "\u2029", `back\slash "quoted"`, "é 日本語 🎉 ok", "\x1b[31mred\x1b[0m")
+		js, _ := json.Marshal(in)
+		b.open(t, srv.URL+"/#run=web&step=build")
+		got := toStrings(b.evalAsync(t, `import("./js/text.js").then((m) => `+string(js)+`.map(m.escape))`))
+		for i, s := range in {
+			if want := serve.EscapeText(s); i >= len(got) || got[i] != want {
+				t.Errorf("escape(%q) in the viewer = %q; the download has %q", s, at(got, i), want)
+			}
+		}
+		// SGR parsing, element by element
+		cases := map[string]string{
+			"\x1b[1;31mX\x1b[0mY":          `<span class="b fg1">X</span>Y`,
+			"\x1b[38;5;196mR":              `<span style="color: rgb(255, 0, 0);">R</span>`,
+			"\x1b[38:2::1:2:3mC":           `<span style="color: rgb(1, 2, 3);">C</span>`,
+			"\x1b[48;5;244mG":              `<span style="background-color: rgb(128, 128, 128);">G</span>`,
+			"\x1b[7mI":                     `<span class="inv-fg inv-bg">I</span>`,
+			"\x1b[3;4;9mS\x1b[mZ":          `<span class="i u s">S</span>Z`,
+			"\x1b[999mQ":                   `Q`,
+			"\x1b[31 no m":                 `<span class="ctl">\x1b</span>[31 no m`,
+			"\x1b[31mA\x1b[39;42mB\x1b[0m": `<span class="fg1">A</span><span class="bg2">B</span>`,
+		}
+		var keys []string
+		for k := range cases {
+			keys = append(keys, k)
+		}
+		js, _ = json.Marshal(keys)
+		html := toStrings(b.evalAsync(t, `import("./js/ansi.js").then((m) => `+string(js)+`.map((s) => {
+			const d = document.createElement("div"); m.render(d, s); return d.innerHTML; }))`))
+		for i, k := range keys {
+			if at(html, i) != cases[k] {
+				t.Errorf("render(%q) = %s; want %s", k, at(html, i), cases[k])
+			}
+		}
 	})
 
 	run("Hostile", func(t *testing.T) {
@@ -652,6 +695,13 @@ func (b *browser) shot(t *testing.T, dir, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "(missing)"
 }
 
 func toStrings(v any) []string {
