@@ -10,9 +10,9 @@
 // recently used pages are dropped and fetched again if needed). Page k of
 // the head chain holds lines [k*PAGE, (k+1)*PAGE), fetched forward with
 // the cursor that page k-1 returned. When the number of lines is known
-// exactly (a finished step, no filter), lines in the second half are read
-// from the end instead: page j of the tail chain holds the PAGE lines
-// ending j*PAGE lines before the last, fetched backward. A line far from
+// exactly (a finished step, no filter), the last lines are read from the
+// end instead: page j of the tail chain holds the PAGE lines ending
+// j*PAGE lines before the last, fetched backward. A line far from
 // both ends is reached by walking the chain page by page (cursors are
 // opaque: there is no seek); the cursors of every page walked are kept.
 
@@ -24,6 +24,7 @@ export const PAGE = 1000;
 const CACHE_PAGES = 40; // 40,000 entries at most
 const MARGIN = 20; // rows kept in the DOM above and below the screen
 const MAX_PX = 8_000_000; // tallest spacer; past it the position is scaled
+const TAIL_PAGES = 10; // lines within 10,000 of the end are read backward
 
 function cmpEntry(a, b) {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
@@ -236,10 +237,15 @@ export class LogView {
   where(i) {
     const k = Math.floor(i / PAGE);
     const total = this.total;
+    const j = Math.floor((total - 1 - i) / PAGE);
+    // The tail chain serves the last TAIL_PAGES pages (and any it has
+    // walked already): a backward page can cost the store more than a
+    // forward one (the local store sorts the whole step for it), so
+    // a line further up is reached from the head.
     const useTail = this.exact && this.headEnd < 0 && i >= total / 2 &&
+      (j < TAIL_PAGES || j < this.tail.length - 1 || this.cache.has("t" + j)) &&
       !this.cache.has("h" + k) && this.head.length <= k;
     if (!useTail) return { key: "h" + k, k, at: i - k * PAGE, tail: false };
-    const j = Math.floor((total - 1 - i) / PAGE);
     const end = total - j * PAGE; // exclusive
     const len = Math.min(PAGE, end);
     return { key: "t" + j, k: j, at: len - (end - i), tail: true };
