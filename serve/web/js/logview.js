@@ -323,6 +323,10 @@ export class LogView {
     } else {
       if (this.head.length === n + 1 && more) this.head.push(page.after || "");
       this.put("h" + n, items);
+      if (n === 0 && !items.length && !this.following) {
+        const f = this.filter;
+        this.status(f.level || f.search ? "no entries match the filters" : "no entries (yet)");
+      }
       if (!more) {
         this.headEnd = n;
         this.headEndLen = items.length;
