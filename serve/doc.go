@@ -5,7 +5,7 @@
 //
 //	GET    /api/v1/runs                          recent runs, newest first, paged (needs a runlog.RunLister)
 //	GET    /api/v1/runs/{run}/steps              each step's activations: status, counts, times, exit cause
-//	GET    /api/v1/runs/{run}/logs               a page of entries: {"items": [...], "after": "...", "before": "..."}
+//	GET    /api/v1/runs/{run}/logs               a page of entries: {"items": [...], "after": "...", "before": "...", "more": bool}
 //	GET    /api/v1/runs/{run}/logs/stream        Server-Sent Events live tail from a cursor, to the step's end marker
 //	GET    /api/v1/runs/{run}/logs/download      the whole log, text or jsonl, streamed, with a file name
 //	DELETE /api/v1/runs/{run}                    delete a run's logs (needs a runlog.Deleter)
@@ -13,7 +13,14 @@
 //	GET    /                                     the web viewer (embedded assets, no build step)
 //
 // Query parameters of the logs endpoints: step, source, attempt, level,
-// search, since, until, limit (default 20,000, capped), after, before
-// (opaque cursors). Errors are JSON {"error": {"kind", "message", "hint"}}
-// with the status of the typed error's kind.
+// search, since, until, limit (default 20,000, capped at 100,000), after,
+// before (opaque cursors; before= empty asks for the newest page). Items
+// are oldest first in both directions. An unknown run is an empty page;
+// its steps are 404. Errors are JSON {"error": {"kind", "message",
+// "hint"}} with the status of the typed error's kind (docs/serve.md
+// lists them). With Options.Token every /api/ request needs
+// "Authorization: Bearer TOKEN"; the viewer page loads without it.
+//
+//	h := serve.New(fetcher, serve.Options{Token: token, Name: "ci"})
+//	http.Handle("/runlog/", http.StripPrefix("/runlog", h))
 package serve

@@ -107,6 +107,9 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		q.Direction = runlog.Backward
 	}
 	skip, incl := c.Key, c.Incl
+	if c.Dir != dir {
+		incl = !incl // the key is on the other side of the position
+	}
 	switch {
 	case c.Filter == flt.fp && c.Dir == dir && c.Store != "":
 		q.Cursor, q.Start, q.End = c.Store, fromNanos(c.Start), fromNanos(c.End)
@@ -151,7 +154,11 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		}()
 		return ch
 	}
-	size := func(n int) int { return min(s.opts.PageSize, max(n, 100)) }
+	// Pages of just what is still wanted, so that the store's cursor
+	// lands after the last entry returned; bigger ones while entries are
+	// being skipped (before a key cursor's position, other attempts).
+	floor := 1
+	size := func(n int) int { return min(s.opts.PageSize, max(n, floor)) }
 	emitted := 0
 	q.Limit = size(limit)
 	pending := fetch(q)
@@ -175,6 +182,7 @@ func (s *server) walk(ctx context.Context, flt *filter, c cursor, dir string, li
 		for i := range p.Entries {
 			e := &p.Entries[i]
 			if seen(e) || (flt.hasAttempt && e.Attempt != flt.attempt) {
+				floor = min(s.opts.PageSize, max(2*floor, 64))
 				continue
 			}
 			if emitted == limit {
@@ -489,9 +497,6 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 		if c, err = decodeCursor(param, cs); err != nil {
 			s.fail(w, r, err)
 			return
-		}
-		if c.Dir != "f" {
-			c = cursor{Dir: "f", Key: c.Key, Incl: !c.Incl}
 		}
 	}
 	release, ok := s.acquire(w)

@@ -112,7 +112,8 @@ func TestPaging(t *testing.T) {
 	s := newStore(t)
 	const n = 2500
 	writeStep(t, s, "big", "a", lines(1000, "a %04d"))
-	writeStep(t, s, "big", "b", lines(n-1000, "b %04d"))
+	writeStep(t, s, "big", "b", lines(n-1300, "b %04d"))
+	writeStep(t, s, "big", "c", lines(300, "c %04d"))
 	srv := httptest.NewServer(serve.New(s, serve.Options{}))
 	defer srv.Close()
 
@@ -124,20 +125,37 @@ func TestPaging(t *testing.T) {
 	for i, it := range all.Items {
 		want[i] = it["id"].(string) + "/" + it["message"].(string)
 	}
-	for _, limit := range []int{1, 7, 1000} {
-		if testing.Short() && limit == 1 {
-			continue
+	// Limit 1 reads the store once per entry (2 x 2,500 requests, most of
+	// this test's time): under -short it is left out, under -race it walks
+	// a step of 300 entries (the same page boundaries, fewer of them).
+	type walk struct {
+		limit int
+		query string
+		want  []string
+	}
+	var walks []walk
+	if !testing.Short() {
+		if raceEnabled {
+			walks = append(walks, walk{1, "&step=c", nil})
+		} else {
+			walks = append(walks, walk{1, "", want})
 		}
+	}
+	walks = append(walks, walk{7, "", want}, walk{1000, "", want})
+	for _, w := range walks {
+		limit := w.limit
+		if w.want == nil {
+			w.want = ids(getPage(t, srv, "/api/v1/runs/big/logs?limit=100000"+w.query).Items)
+		}
+		t0 := time.Now()
 		var got []string
 		cur := ""
 		for pages := 0; ; pages++ {
-			p := getPage(t, srv, fmt.Sprintf("/api/v1/runs/big/logs?limit=%d&after=%s", limit, url.QueryEscape(cur)))
+			p := getPage(t, srv, fmt.Sprintf("/api/v1/runs/big/logs?limit=%d&after=%s%s", limit, url.QueryEscape(cur), w.query))
 			if len(p.Items) > limit {
 				t.Fatalf("limit %d: page of %d", limit, len(p.Items))
 			}
-			for _, it := range p.Items {
-				got = append(got, it["id"].(string)+"/"+it["message"].(string))
-			}
+			got = append(got, ids(p.Items)...)
 			cur = p.After
 			if !p.More {
 				break
@@ -146,18 +164,16 @@ func TestPaging(t *testing.T) {
 				t.Fatal("paging does not end")
 			}
 		}
-		assertSame(t, fmt.Sprintf("forward, limit %d", limit), got, want)
+		assertSame(t, fmt.Sprintf("forward, limit %d", limit), got, w.want)
+		t.Logf("limit %d: %d entries forward in %s", limit, len(got), time.Since(t0))
 
-		// Backward from the end, then forward again from the first page's before...
+		// Backward from the newest page (before= empty) to the start.
+		t0 = time.Now()
 		got = nil
 		cur = ""
 		for pages := 0; ; pages++ {
-			p := getPage(t, srv, fmt.Sprintf("/api/v1/runs/big/logs?limit=%d&before=%s", limit, url.QueryEscape(cur)))
-			var chunk []string
-			for _, it := range p.Items {
-				chunk = append(chunk, it["id"].(string)+"/"+it["message"].(string))
-			}
-			got = append(chunk, got...)
+			p := getPage(t, srv, fmt.Sprintf("/api/v1/runs/big/logs?limit=%d&before=%s%s", limit, url.QueryEscape(cur), w.query))
+			got = append(ids(p.Items), got...)
 			cur = p.Before
 			if !p.More {
 				break
@@ -166,7 +182,8 @@ func TestPaging(t *testing.T) {
 				t.Fatal("paging does not end")
 			}
 		}
-		assertSame(t, fmt.Sprintf("backward, limit %d", limit), got, want)
+		assertSame(t, fmt.Sprintf("backward, limit %d", limit), got, w.want)
+		t.Logf("limit %d: %d entries backward in %s", limit, len(got), time.Since(t0))
 	}
 
 	// Turning around: the before of a forward page, the after of a backward one.
@@ -198,5 +215,32 @@ func assertSame(t *testing.T, what string, got, want []string) {
 		if got[i] != want[i] {
 			t.Fatalf("%s: entry %d is %q; want %q", what, i, got[i], want[i])
 		}
+	}
+}
+
+// TestCrossCursors: a before cursor given as after (and the other way
+// round) resumes at the same position.
+func TestCrossCursors(t *testing.T) {
+	s := newStore(t)
+	writeStep(t, s, "r", "", lines(30, "m %02d"))
+	srv := httptest.NewServer(serve.New(s, serve.Options{}))
+	defer srv.Close()
+	p := getPage(t, srv, "/api/v1/runs/r/logs?limit=10&after=")
+	p = getPage(t, srv, "/api/v1/runs/r/logs?limit=10&after="+url.QueryEscape(p.After)) // m 10..19
+	next := getPage(t, srv, "/api/v1/runs/r/logs?limit=5&after="+url.QueryEscape(p.Before))
+	if len(next.Items) != 5 || next.Items[0]["message"] != "m 10" {
+		t.Errorf("a before cursor as after: %v", ids(next.Items))
+	}
+	prev := getPage(t, srv, "/api/v1/runs/r/logs?limit=5&before="+url.QueryEscape(p.After))
+	if len(prev.Items) != 5 || prev.Items[4]["message"] != "m 19" {
+		t.Errorf("an after cursor as before: %v", ids(prev.Items))
+	}
+	empty := getPage(t, srv, "/api/v1/runs/r/logs?after="+url.QueryEscape(getPage(t, srv, "/api/v1/runs/r/logs").After))
+	if len(empty.Items) != 0 || empty.More || empty.Before == "" {
+		t.Fatalf("past the end: %+v", empty)
+	}
+	last := getPage(t, srv, "/api/v1/runs/r/logs?limit=3&before="+url.QueryEscape(empty.Before))
+	if len(last.Items) != 3 || last.Items[2]["message"] != "m 29" {
+		t.Errorf("before of an empty page at the end: %v", ids(last.Items))
 	}
 }

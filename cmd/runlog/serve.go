@@ -18,8 +18,8 @@ import (
 
 func newServe() *cobra.Command {
 	var (
-		addr, store, tokenFile string
-		insecure, allowDelete  bool
+		addr, store, tokenFile, addrFile string
+		insecure, allowDelete            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -82,6 +82,12 @@ name, and refuses DELETE unless --allow-delete is given.`,
 				auth = "bearer token required"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "runlog serve: http://%s/ (%s, store %s)\n", ln.Addr(), auth, name)
+			if addrFile != "" {
+				if err := os.WriteFile(addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
+					ln.Close()
+					return err
+				}
+			}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			select {
@@ -101,6 +107,7 @@ name, and refuses DELETE unless --allow-delete is given.`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT (port 0: any free port)")
 	f.StringVar(&store, "store", "", "log store to read: a registered one, or local, the embedded one (default: the default store, else local)")
+	f.StringVar(&addrFile, "addr-file", "", "write the address listened on (HOST:PORT) to this file once listening, for scripts using port 0")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token every API request must carry (default: $RUNLOG_SERVE_TOKEN)")
 	f.BoolVar(&insecure, "insecure-no-auth", false, "allow listening on a non-loopback address without a token")
 	f.BoolVar(&allowDelete, "allow-delete", false, "without a token, allow DELETE of runs (with a token, DELETE needs the token)")
