@@ -174,7 +174,7 @@ func TestBrowser(t *testing.T) {
 	run("Hostile", func(t *testing.T) {
 		b.dialogs.Store(0)
 		b.open(t, srv.URL+"/#run=web&step=build")
-		b.waitRow(t, hostileFirst+len(hostile)-1, "build line")
+		b.waitRow(t, hostileFirst+len(hostileMessages)-1, "build line")
 		// the detail panel renders attributes too
 		b.eval(t, `document.querySelector('.row[data-line="`+fmt.Sprint(hostileFirst)+`"] .msg').click(), true`)
 		b.waitFor(t, `!document.querySelector(".detail").hidden`, 5*time.Second)
@@ -368,10 +368,10 @@ const (
 	needle       = "needle-7f3a"
 )
 
-// hostile messages, logged from line hostileFirst on; hostileShown is
+// hostileMessages are logged from line hostileFirst on; hostileShown is
 // what the rows must show of them, as text.
 var (
-	hostile = []string{
+	hostileMessages = []string{
 		`<script>alert(1)</script>`,
 		`<img src=x onerror="alert(2)">`,
 		`<a href="javascript:alert(3)">click</a> <iframe src="javascript:alert(5)"></iframe>`,
@@ -437,8 +437,8 @@ func newFixture(t *testing.T) *fixture {
 		case i == ansiLine:
 			m = fmt.Sprintf("build line %d: ansi: \x1b[31mRED\x1b[0m \x1b[1;32mBOLDGREEN\x1b[0m \x1b[38;5;208mORANGE256\x1b[0m "+
 				"\x1b[38;2;10;20;250mTRUEBLUE\x1b[0m \x1b[4munder\x1b[24m \x1b[44mONBLUE\x1b[49m \x1b[2Jcleared", i)
-		case i >= hostileFirst && i < hostileFirst+len(hostile):
-			m = fmt.Sprintf("build line %d: %s", i, hostile[i-hostileFirst])
+		case i >= hostileFirst && i < hostileFirst+len(hostileMessages):
+			m = fmt.Sprintf("build line %d: %s", i, hostileMessages[i-hostileFirst])
 		case i == needleLine:
 			m = fmt.Sprintf("build line %d: %s found", i, needle)
 		}
@@ -527,6 +527,19 @@ func colourLines() []string {
 	add("\x1b[33mwarning:\x1b[0m unused variable \x1b[1m`retries`\x1b[0m")
 	add("not colours, shown escaped: \x1b[2J clear screen, \x1b]0;title\x07 set title, progress 50%%\rprogress 100%%")
 	return l
+}
+
+// bigLines is the length of the long step: 1,000,000 lines, written in
+// about 2 s. Under the race detector, 200,000: with a million it makes
+// the test take over 2 minutes on 2 cores (measured: writing 29 s, the
+// steps listing's read of the run 40 s, the local store's backward read
+// of the last page 33 s), so make test (-race) checks the same behaviour
+// on a fifth of it, and go test without -race on the whole million.
+func bigLines() int {
+	if raceEnabled {
+		return 200000
+	}
+	return 1000000
 }
 
 // editFile rewrites the one activation file in dir.
