@@ -6,12 +6,14 @@
 #   tools/chromium.sh check    only say whether it is there (exit 1 if not)
 #
 # Idempotent: with chromium on the PATH it prints its version and does
-# nothing else. Installing needs root (or sudo) and apt-get; the package
+# nothing else. Recommended packages are left out (a printer dialog, a
+# notification daemon, ...); the fonts come with fontconfig, which
+# chromium depends on. Installing needs root (or sudo) and apt-get; the package
 # lists are refreshed first (`apt-get update`), which takes a few seconds,
-# and the install itself seconds to a minute
-# (12 s measured). Elsewhere it says what to install
-# and fails, so `make test` stops with a reason instead of skipping the
-# browser tests.
+# and the install itself seconds to a minute (12 s measured). Elsewhere
+# it says what to install and fails, so `make test` stops with a reason
+# instead of skipping the browser tests. apt-get's output is shown only
+# when it fails.
 set -eu
 
 say() { echo "chromium: $*" >&2; }
@@ -52,12 +54,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	fi
 fi
 
-# apt-get's own output goes to a log, shown only when it fails.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run() {
 	say "running: $*"
-	if ! DEBIAN_FRONTEND=noninteractive "$@" >"$log" 2>&1; then
+	if ! "$@" >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		say "failed: $*"
 		exit 1
@@ -65,7 +66,7 @@ run() {
 }
 start=$(date +%s)
 say "not installed; installing Debian's chromium (seconds to a minute)"
-run ${sudo:+$sudo} apt-get update
-run ${sudo:+$sudo} apt-get install -y --no-install-recommends chromium
+run $sudo apt-get update
+run $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 have || { say "apt-get installed chromium but it is not on the PATH"; exit 1; }
 say "installed in $(($(date +%s) - start)) s"
