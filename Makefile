@@ -2,15 +2,15 @@
 
 GO ?= go
 
-.PHONY: run test install servers vet fmt-check unit bench help
+.PHONY: run test install servers browser vet fmt-check unit bench help
 
 ## run: run the example pipeline on the embedded local store and print its logs
 run:
 	$(GO) run ./examples/pipeline
 
-## test: vet, format check, build the test servers if missing, and the whole suite with the race detector
+## test: vet, format check, build the test servers and install Chromium if missing, and the whole suite with the race detector
 ##       (each package is named when it starts, with how long it took last time; a line every 30 s says what still runs)
-test: vet fmt-check servers
+test: vet fmt-check servers browser
 	@echo "test: go test -race ./... against real VictoriaLogs and collectors (about 5 minutes on 2 cores)"
 	RUNLOG_REQUIRE_SERVERS=1 $(GO) run ./tools/testprogress -race -count=1 -timeout 30m ./...
 
@@ -22,6 +22,10 @@ install:
 ## servers: build VictoriaLogs, vlogscli and the OpenTelemetry Collector into the cache (once)
 servers:
 	tools/servers.sh build
+
+## browser: install Debian's Chromium for the viewer's browser tests, if missing (once)
+browser:
+	tools/chromium.sh
 
 vet:
 	$(GO) vet ./...
