@@ -40,6 +40,8 @@ func TestBrowser(t *testing.T) {
 
 	srv := httptest.NewServer(serve.New(fx.store, serve.Options{Name: "local"}))
 	t.Cleanup(srv.Close)
+	fetchOnlySrv := httptest.NewServer(serve.New(fetchOnly{fx.store}, serve.Options{Name: "fetch only"}))
+	t.Cleanup(fetchOnlySrv.Close)
 	const token = "s3cret-token"
 	authed := httptest.NewServer(serve.New(fx.store, serve.Options{Name: "local", Token: token}))
 	t.Cleanup(authed.Close)
@@ -53,11 +55,20 @@ func TestBrowser(t *testing.T) {
 		})
 	}
 
-	run("RunsListWithoutLister", func(t *testing.T) {
-		// The local store cannot list runs (no runlog.RunLister): the
-		// viewer offers to open a run by id instead.
+	run("RunsList", func(t *testing.T) {
+		// The local store lists its runs (a runlog.RunLister): the run is
+		// a link in the list, and opens.
 		b.open(t, srv.URL+"/")
-		b.waitFor(t, `document.querySelector(".openrun input") !== null`, 10*time.Second)
+		b.waitFor(t, `[...document.querySelectorAll(".runs a.run")].some((a) => a.textContent === "web")`, 10*time.Second)
+		b.eval(t, `[...document.querySelectorAll(".runs a.run")].find((a) => a.textContent === "web").click(), true`)
+		b.waitFor(t, `location.hash === "#run=web" && document.querySelector(".steps .step") !== null`, 10*time.Second)
+	})
+
+	run("RunsListWithoutLister", func(t *testing.T) {
+		// A store that cannot list runs (no runlog.RunLister, the API
+		// answers 501): the viewer offers to open a run by id instead.
+		b.open(t, fetchOnlySrv.URL+"/")
+		b.waitFor(t, `document.querySelector(".runs .openrun input") !== null && document.querySelector(".runs table") === null`, 10*time.Second)
 		b.do(t, chromedp.SetValue(chromedp.CSS(".openrun input"), "web"))
 		b.eval(t, `document.querySelector(".openrun").requestSubmit(), true`)
 		b.waitFor(t, `location.hash === "#run=web" && document.querySelector(".steps .step") !== null`, 10*time.Second)
