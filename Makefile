@@ -11,7 +11,7 @@ run:
 ## test: vet, format check, build the test servers and install Chromium if missing, and the whole suite with the race detector
 ##       (each package is named when it starts, with how long it took last time; a line every 30 s says what still runs)
 test: vet fmt-check servers browser
-	@echo "test: go test -race ./... against real VictoriaLogs and collectors (about 5 minutes on 2 cores)"
+	@echo "test: go test -race ./... against real VictoriaLogs and collectors (about 8 minutes on 2 cores)"
 	RUNLOG_REQUIRE_SERVERS=1 $(GO) run ./tools/testprogress -race -count=1 -timeout 30m ./...
 
 ## install: go install ./cmd/runlog (into `go env GOBIN`, else `go env GOPATH`/bin; put it on your PATH)
