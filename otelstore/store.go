@@ -119,25 +119,47 @@ func (s *Store) newActivation(ctx context.Context, sc runlog.Scope) (*activation
 // sink is the handler the router gives the activation's records: the
 // otelslog bridge to its LoggerProvider, at the store's minimum level.
 func (a *activation) sink(o *Options) slog.Handler {
-	return &levelSink{min: o.MinLevel.Slog(), Handler: otelslog.NewHandler(o.LoggerName,
+	h := &levelSink{min: o.MinLevel.Slog(), Handler: otelslog.NewHandler(o.LoggerName,
 		otelslog.WithLoggerProvider(a.provider), otelslog.WithSource(!o.NoSource))}
+	if !o.NoSource {
+		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.provider))
+	}
+	return h
 }
 
 // levelSink keeps records at or above min; the otelslog bridge has no
-// level of its own.
+// level of its own. A record without a source location (PC 0: a captured
+// line, a record built by hand) goes through noSource, so that it is not
+// stored with empty code.* attributes, which the bridge would add.
 type levelSink struct {
 	min slog.Level
 	slog.Handler
+	noSource slog.Handler // nil with Options.NoSource: Handler has none
 }
 
 func (h *levelSink) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
+func (h *levelSink) Handle(ctx context.Context, r slog.Record) error {
+	if r.PC == 0 && h.noSource != nil {
+		return h.noSource.Handle(ctx, r)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 func (h *levelSink) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &levelSink{min: h.min, Handler: h.Handler.WithAttrs(attrs)}
+	h2 := &levelSink{min: h.min, Handler: h.Handler.WithAttrs(attrs)}
+	if h.noSource != nil {
+		h2.noSource = h.noSource.WithAttrs(attrs)
+	}
+	return h2
 }
 
 func (h *levelSink) WithGroup(name string) slog.Handler {
-	return &levelSink{min: h.min, Handler: h.Handler.WithGroup(name)}
+	h2 := &levelSink{min: h.min, Handler: h.Handler.WithGroup(name)}
+	if h.noSource != nil {
+		h2.noSource = h.noSource.WithGroup(name)
+	}
+	return h2
 }
 
 // Deactivate ends the activation carried by ctx, or the innermost one; see
