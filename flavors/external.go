@@ -211,7 +211,7 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 	in, _ := json.Marshal(map[string]any{"config": e.cfg, "query": wq})
 	// A page of at most limit entries of at most a chunk each: an answer
 	// far larger is not one, and is not held in memory whole.
-	stdout := &capped{max: max(int64(q.EffectiveLimit())*256<<10, 64<<20)}
+	stdout := &capped{max: min(max(int64(q.EffectiveLimit())*256<<10, 64<<20), 512<<20)}
 	stderr := &capped{max: 4 << 10}
 	cmd := exec.CommandContext(ctx, e.path, "fetch")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), stdout, stderr
@@ -221,14 +221,20 @@ func (e execFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, er
 			Err: fmt.Errorf("answered more than %d MiB for %d entries; not a page", stdout.max>>20, q.EffectiveLimit())}
 	}
 	page, err := parsePage(stdout.Bytes(), q.RunID, q.EffectiveLimit())
-	if err != nil {
-		var re *runlog.Error
-		if errors.As(err, &re) {
-			re.Store = e.path
-			return runlog.Page{}, re
-		}
+	var re *runlog.Error
+	switch {
+	case errors.As(err, &re): // the program reported a typed error
+		re.Store = e.path
+		return runlog.Page{}, re
+	case ctx.Err() != nil:
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path, Err: ctx.Err()}
+	case runErr != nil:
+		// A program that failed gives no page, whatever it printed first.
 		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
-			Err: errors.Join(runErr, fmt.Errorf("%w; stderr: %s", err, httpconf.Clean(stderr.String(), 300)))}
+			Err: fmt.Errorf("%w; stderr: %s", runErr, httpconf.Clean(stderr.String(), 300))}
+	case err != nil:
+		return runlog.Page{}, &runlog.Error{Kind: runlog.ErrUnavailable, Op: "fetch", Store: e.path,
+			Err: fmt.Errorf("%w; stderr: %s", err, httpconf.Clean(stderr.String(), 300))}
 	}
 	return page, nil
 }

@@ -143,3 +143,27 @@ func FuzzExternalAnswers(f *testing.F) {
 		}
 	})
 }
+
+// TestExternalProgramFails: a fetch program that prints a page and then
+// exits non-zero gives an error, not that (maybe partial) page.
+func TestExternalProgramFails(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "fails.sh")
+	script := "#!/bin/sh\ncase $1 in\ndescribe) echo '{\"name\": \"fails\", \"doc\": \"d\", \"keys\": []}' ;;\n" +
+		"fetch) cat >/dev/null; echo '{\"entries\": []}'; echo 'backend on fire' >&2; exit 3 ;;\nesac\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &stores.File{Stores: map[string]stores.Entry{}}
+	if _, err := flavors.RegisterProgram(t.Context(), f, prog); err != nil {
+		t.Fatal(err)
+	}
+	fe, err := runlog.OpenFetcher(t.Context(), "fails", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fe.Fetch(t.Context(), runlog.Query{RunID: "r"})
+	if !errors.Is(err, runlog.ErrUnavailable) || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "backend on fire") {
+		t.Fatalf("Fetch from a program that failed = %v; want ErrUnavailable with its status and stderr", err)
+	}
+}

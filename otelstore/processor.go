@@ -87,6 +87,8 @@ func (p *processor) ForceFlush(ctx context.Context) error {
 	select {
 	case err := <-done:
 		return errors.Join(err, p.out.exp.ForceFlush(ctx))
+	case <-p.stopped: // shut down meanwhile: Shutdown flushed everything
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -185,7 +187,8 @@ func (p *processor) account() (delivered, spooled, lost, pending uint64) {
 	spooled = sp - min(sp, rp)
 	// Every numbered record was delivered, lost or spooled (and then maybe
 	// replayed, or skipped as unreadable and counted lost), or is in flight.
-	direct := d.rejected.Load() - d.rejectedSp.Load() // rejected without being spooled first
-	inflight := p.numbered.Load() - min(p.numbered.Load(), delivered+spooled+lost+direct)
+	// Rejected records, directly or on replay, are neither delivered nor
+	// spooled (those replayed left spooled) nor lost.
+	inflight := p.numbered.Load() - min(p.numbered.Load(), delivered+spooled+lost+d.rejected.Load())
 	return delivered, spooled, lost, p.q.waiting() + inflight
 }

@@ -149,3 +149,33 @@ func TestRejectedOnReplay(t *testing.T) {
 		t.Errorf("rejected files %v; want one", got)
 	}
 }
+
+// TestRejectedOnOwnReplay: the backend is down for the first batch (it is
+// spooled), then refuses it as invalid when the activation replays it:
+// the records are counted rejected, not pending, and not as replayed.
+func TestRejectedOnOwnReplay(t *testing.T) {
+	url, _ := receiver(t, func(n int64) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusBadRequest
+	})
+	s := otlpStore(t, url, t.TempDir())
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: "own-replay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		slog.InfoContext(ctx, "line", "i", i)
+	}
+	_, _ = s.Flush(t.Context()) // spools on the 503
+	_, _ = s.Flush(t.Context()) // replays: 400
+	err = s.Deactivate(ctx)
+	var de *runlog.DeliveryError
+	if !errors.As(err, &de) || de.Rejected != 11 || de.Pending != 0 || de.Spooled != 0 || de.Delivered != 0 {
+		t.Fatalf("Deactivate = %v (%+v); want 11 rejected (10 and the end marker), none pending or spooled", err, de)
+	}
+	if st := s.Stats(); st.Replayed != 0 || st.Rejected != 11 {
+		t.Errorf("Stats = %s; want nothing replayed, 11 rejected", st)
+	}
+}

@@ -63,7 +63,10 @@ func (s *Store) account(a *activation, logged uint64, shutErr error) error {
 	s.stats.logged.Add(logged)
 	s.stats.delivered.Add(delivered)
 	s.stats.spooled.Add(p.out.spooled.Load())
-	s.stats.replayed.Add(replayed - min(replayed, lostReplay))
+	// Replayed counts what the spool delivered: not what was skipped as
+	// unreadable, nor what the backend rejected on replay.
+	notDelivered := lostReplay + p.out.rejectedSp.Load()
+	s.stats.replayed.Add(replayed - min(replayed, notDelivered))
 	s.stats.dropped.Add(dropped)
 	rejected := p.out.rejected.Load()
 	s.stats.rejected.Add(rejected)

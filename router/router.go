@@ -48,6 +48,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/runlog/runlog"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// activation without printing it (the capture passes output through
 	// itself). Package capture's StdioHook is one.
 	Stdio func(stored slog.Handler) (Capture, error)
+	// StdioStopTimeout bounds how long the last Pop waits for the capture
+	// to store what was written (5 s when zero).
+	StdioStopTimeout time.Duration
 }
 
 // Capture is a running capture of the process's stdout and stderr.
@@ -81,15 +85,16 @@ type Capture interface {
 type Router struct {
 	opts Options
 
-	mu        sync.Mutex
-	active    []*handler // in activation order; the last is innermost
-	innermost atomic.Pointer[handler]
-	saved     *savedDefault // what the first Push replaced
-	installed *slog.Logger  // the default logger the first Push set
-	deferred  *savedDefault // what the last Pop did not restore (see restore)
-	console   slog.Handler  // while activations are in force
-	stdio     Capture
-	late      atomic.Uint64 // records logged with the context of an ended activation
+	transition sync.Mutex // held by Push and Pop from start to end
+	mu         sync.Mutex
+	active     []*handler // in activation order; the last is innermost
+	innermost  atomic.Pointer[handler]
+	saved      *savedDefault // what the first Push replaced
+	installed  *slog.Logger  // the default logger the first Push set
+	deferred   *savedDefault // what the last Pop did not restore (see restore)
+	console    slog.Handler  // while activations are in force
+	stdio      Capture
+	late       atomic.Uint64 // records logged with the context of an ended activation
 }
 
 // Late returns the number of records logged with the context of an
@@ -99,7 +104,12 @@ type Router struct {
 func (r *Router) Late() uint64 { return r.late.Load() }
 
 // New returns a Router with the given options.
-func New(opts Options) *Router { return &Router{opts: opts} }
+func New(opts Options) *Router {
+	if opts.StdioStopTimeout <= 0 {
+		opts.StdioStopTimeout = 5 * time.Second
+	}
+	return &Router{opts: opts}
+}
 
 // savedDefault is the process's logging set-up before the first Push.
 type savedDefault struct {
@@ -117,6 +127,8 @@ type savedDefault struct {
 // The sink's Enabled says which levels the store keeps; records below it
 // still reach the console. Push does not validate a's scope.
 func (r *Router) Push(ctx context.Context, a *runlog.Activation, sink slog.Handler) (context.Context, error) {
+	r.transition.Lock()
+	defer r.transition.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.active) == 0 {
@@ -162,27 +174,54 @@ func (r *Router) Pop(a *runlog.Activation) (sink slog.Handler, ok bool) {
 		return nil, false
 	}
 	h := a.Handler.(*handler)
+	r.transition.Lock() // one Push or Pop at a time: "the last" stays the last
+	defer r.transition.Unlock()
+
 	r.mu.Lock()
-	if r.stdio != nil && len(r.active) == 1 && r.active[0] == h {
-		_ = r.stdio.Stop() // drain into a, the last activation
-		r.stdio = nil
+	i := slices.Index(r.active, h)
+	if i < 0 {
+		r.mu.Unlock()
+		return nil, false // popped already
+	}
+	r.active = slices.Delete(r.active, i, i+1)
+	last := len(r.active) == 0
+	var st Capture
+	if last {
+		st, r.stdio = r.stdio, nil // h stays innermost while the capture drains into it
+	} else {
+		r.innermost.Store(r.active[len(r.active)-1])
 	}
 	r.mu.Unlock()
-	if !h.gate.close() {
-		return nil, false
+
+	if st != nil {
+		r.stopCapture(st)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if i := slices.Index(r.active, h); i >= 0 {
-		r.active = slices.Delete(r.active, i, i+1)
-	}
-	if n := len(r.active); n > 0 {
-		r.innermost.Store(r.active[n-1])
-	} else {
+	h.gate.close() // records in flight to the sink are done
+	if last {
+		r.mu.Lock()
 		r.innermost.Store(nil)
 		r.restore()
+		r.mu.Unlock()
 	}
 	return h.root, true
+}
+
+// stopCapture stops the stdio capture, waiting at most
+// Options.StdioStopTimeout for what was written to be stored: a child
+// process that inherited the descriptors and still runs holds the pipes
+// open, and must not hold Deactivate forever. What it writes after that
+// reaches the original descriptors once the capture ends; nothing of it is
+// stored.
+func (r *Router) stopCapture(st Capture) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = st.Stop()
+	}()
+	select {
+	case <-done:
+	case <-time.After(r.opts.StdioStopTimeout):
+	}
 }
 
 // owns reports whether a was pushed by r.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -394,3 +395,61 @@ func TestNilContextAndLate(t *testing.T) {
 	}
 	equal(t, "console", console.got(), "nil context", "nil via default", "after the end", "after the end, by logger")
 }
+
+// TestConcurrentLastPops: two activations ended at once (parallel steps
+// finishing together): the capture is stopped exactly once and the
+// default logger restored; a Push after them starts a new capture.
+func TestConcurrentLastPops(t *testing.T) {
+	before := slog.Default()
+	for range 50 {
+		var starts, stops atomic.Int32
+		r := router.New(router.Options{Console: slog.DiscardHandler, Stdio: func(slog.Handler) (router.Capture, error) {
+			starts.Add(1)
+			return &countingCapture{stops: &stops}, nil
+		}})
+		_, a := push(t, r, t.Context(), "a", newRecorder())
+		_, b := push(t, r, t.Context(), "b", newRecorder())
+		var wg sync.WaitGroup
+		for _, x := range []*runlog.Activation{a, b} {
+			wg.Add(1)
+			go func() { defer wg.Done(); r.Pop(x) }()
+		}
+		wg.Wait()
+		if starts.Load() != 1 || stops.Load() != 1 || len(r.Active()) != 0 || slog.Default() != before {
+			t.Fatalf("after two Pops at once: %d starts, %d stops, %d active, default restored %v; want 1, 1, 0, true",
+				starts.Load(), stops.Load(), len(r.Active()), slog.Default() == before)
+		}
+		_, c := push(t, r, t.Context(), "c", newRecorder())
+		r.Pop(c)
+		if starts.Load() != 2 || stops.Load() != 2 {
+			t.Fatalf("a later activation: %d starts, %d stops; want 2, 2", starts.Load(), stops.Load())
+		}
+	}
+}
+
+// TestStopCaptureBounded: a capture that never finishes (a child process
+// holds the pipes) does not hold the last Pop past StdioStopTimeout.
+func TestStopCaptureBounded(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	r := router.New(router.Options{Console: slog.DiscardHandler, StdioStopTimeout: 50 * time.Millisecond,
+		Stdio: func(slog.Handler) (router.Capture, error) { return blockingCapture(block), nil }})
+	_, a := push(t, r, t.Context(), "a", newRecorder())
+	done := make(chan struct{})
+	go func() { r.Pop(a); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Pop waited on a capture that never stops")
+	}
+}
+
+type countingCapture struct{ stops *atomic.Int32 }
+
+func (c *countingCapture) Original(int) *os.File { return os.Stderr }
+func (c *countingCapture) Stop() error           { c.stops.Add(1); return nil }
+
+type blockingCapture chan struct{}
+
+func (b blockingCapture) Original(int) *os.File { return os.Stderr }
+func (b blockingCapture) Stop() error           { <-b; return nil }
