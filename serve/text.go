@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/runlog/runlog"
 )
@@ -70,59 +69,4 @@ func appendText(b []byte, e *runlog.LogEntry, loc *time.Location) []byte {
 		}
 	}
 	return append(b, '\n')
-}
-
-// isSafe reports whether s has nothing to escape.
-func isSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s, true)
-	return append(b, '"')
-}
-
-// appendEscaped appends s escaped; quoted escapes '"' and '\' too.
-func appendEscaped(b []byte, s string, quoted bool) []byte {
-	if !quoted && isSafe(s) {
-		return append(b, s...)
-	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case quoted && (c == '"' || c == '\\'):
-				b = append(b, '\\', c)
-			case c == '\t':
-				b = append(b, `\t`...)
-			case c == '\r':
-				b = append(b, `\r`...)
-			case c == '\n':
-				b = append(b, `\n`...)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
-		case unsafeRune(r):
-			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return b
 }

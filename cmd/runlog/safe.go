@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/render"
 )
 
 // Text from stores, files and programs is printed escaped, so that it can
@@ -31,16 +31,6 @@ func escapeText(s string) string {
 	return b.String()
 }
 
-// isSafe reports whether s has nothing to escape.
-func isSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 // quoteText returns s in double quotes, escaped as escapeText does, with
 // '"' and '\' escaped too, so that a quoted value cannot end early.
 func quoteText(s string) string {
@@ -54,60 +44,7 @@ func quoteText(s string) string {
 func appendEscaped(b *strings.Builder, s string) { appendEscapedQuoted(b, s, false) }
 
 func appendEscapedQuoted(b *strings.Builder, s string, quoted bool) {
-	const hex = "0123456789abcdef"
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case quoted && (c == '"' || c == '\\'):
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case c == '\t':
-				b.WriteString(`\t`)
-			case c == '\r':
-				b.WriteString(`\r`)
-			case c == '\n':
-				b.WriteString(`\n`)
-			case c < 0x20 || c == 0x7f:
-				b.WriteString(`\x`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
-			default:
-				b.WriteByte(c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteString(`\x`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-		case unsafeRune(r):
-			b.WriteString(`\u`)
-			for shift := 12; shift >= 0; shift -= 4 {
-				b.WriteByte(hex[(r>>shift)&0xf])
-			}
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-}
-
-// unsafeRune reports whether r, above ASCII, is a control a terminal or
-// a text layout acts on: C1 controls, bidi controls, line separators.
-func unsafeRune(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f,
-		r == 0x061c, r == 0x200e, r == 0x200f,
-		r >= 0x202a && r <= 0x202e,
-		r >= 0x2066 && r <= 0x2069,
-		r == 0x2028, r == 0x2029:
-		return true
-	}
-	return false
+	b.Write(render.AppendEscaped(nil, s, quoted))
 }
 
 // textLines splits s into lines at LF (and CRLF), without the trailing

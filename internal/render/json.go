@@ -1,4 +1,9 @@
-package main
+// Package render writes runlog.LogEntry values and text from stores for
+// people and programs: the JSON object every JSON output of runlog uses,
+// and the escaping of docs/security.md ("Terminal output"). The CLI and
+// package serve both use it, so that `runlog logs` and serve's download
+// stay byte for byte the same.
+package render
 
 import (
 	"encoding/json"
@@ -10,51 +15,51 @@ import (
 	"github.com/runlog/runlog"
 )
 
-// appendEntry appends e as JSON, byte for byte what encoding/json writes
+// AppendEntry appends e as JSON, byte for byte what encoding/json writes
 // for it (HTML-safe escaping included), without reflection: printing is
 // most of what `runlog logs -o jsonl` does with a large run.
-func appendEntry(b []byte, e *runlog.LogEntry) ([]byte, error) {
+func AppendEntry(b []byte, e *runlog.LogEntry) ([]byte, error) {
 	if y := e.Time.Year(); y < 0 || y > 9999 {
 		return json.Marshal(e) // encoding/json's own error
 	}
 	b = append(b, `{"message":`...)
-	b = appendString(b, e.Message)
+	b = AppendString(b, e.Message)
 	if e.Name != "" {
-		b = appendString(append(b, `,"name":`...), e.Name)
+		b = AppendString(append(b, `,"name":`...), e.Name)
 	}
-	b = appendString(append(b, `,"level":`...), e.Level.String())
+	b = AppendString(append(b, `,"level":`...), e.Level.String())
 	b = append(b, `,"timestamp":"`...)
 	b = e.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	if e.Module != "" {
-		b = appendString(append(b, `,"module":`...), e.Module)
+		b = AppendString(append(b, `,"module":`...), e.Module)
 	}
 	if e.Filename != "" {
-		b = appendString(append(b, `,"filename":`...), e.Filename)
+		b = AppendString(append(b, `,"filename":`...), e.Filename)
 	}
 	if e.Lineno != 0 {
 		b = strconv.AppendInt(append(b, `,"lineno":`...), int64(e.Lineno), 10)
 	}
 	b = strconv.AppendInt(append(b, `,"chunk_index":`...), int64(e.ChunkIndex), 10)
 	b = strconv.AppendInt(append(b, `,"total_chunks":`...), int64(e.TotalChunks), 10)
-	b = appendString(append(b, `,"id":`...), e.ID)
-	b = appendString(append(b, `,"run_id":`...), e.RunID)
+	b = AppendString(append(b, `,"id":`...), e.ID)
+	b = AppendString(append(b, `,"run_id":`...), e.RunID)
 	if e.StepID != "" {
-		b = appendString(append(b, `,"step_id":`...), e.StepID)
+		b = AppendString(append(b, `,"step_id":`...), e.StepID)
 	}
 	if e.Source != "" {
-		b = appendString(append(b, `,"source":`...), e.Source)
+		b = AppendString(append(b, `,"source":`...), e.Source)
 	}
 	b = strconv.AppendInt(append(b, `,"attempt":`...), int64(e.Attempt), 10)
 	if e.ActivationID != "" {
-		b = appendString(append(b, `,"activation_id":`...), e.ActivationID)
+		b = AppendString(append(b, `,"activation_id":`...), e.ActivationID)
 	}
 	b = strconv.AppendUint(append(b, `,"sequence":`...), e.Sequence, 10)
 	if e.TraceID != "" {
-		b = appendString(append(b, `,"trace_id":`...), e.TraceID)
+		b = AppendString(append(b, `,"trace_id":`...), e.TraceID)
 	}
 	if e.SpanID != "" {
-		b = appendString(append(b, `,"span_id":`...), e.SpanID)
+		b = AppendString(append(b, `,"span_id":`...), e.SpanID)
 	}
 	if len(e.Attributes) > 0 {
 		b = append(b, `,"attributes":{`...)
@@ -67,8 +72,8 @@ func appendEntry(b []byte, e *runlog.LogEntry) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
-			b = appendString(append(b, ':'), e.Attributes[k])
+			b = AppendString(b, k)
+			b = AppendString(append(b, ':'), e.Attributes[k])
 		}
 		b = append(b, '}')
 	}
@@ -77,12 +82,12 @@ func appendEntry(b []byte, e *runlog.LogEntry) ([]byte, error) {
 
 const hex = "0123456789abcdef"
 
-// appendString appends s as a JSON string the way encoding/json does with
+// AppendString appends s as a JSON string the way encoding/json does with
 // HTML escaping on: <, > and & as \u escapes, control characters escaped,
 // invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped; and, unlike it, C1
-// controls and bidi controls as \u escapes too (see jsonSafe), so that
+// controls and bidi controls as \u escapes too (see JSONSafe), so that
 // JSON on a terminal cannot drive it either. The value is the same.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -120,7 +125,7 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if unsafeRune(r) {
+		if UnsafeRune(r) {
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
 			i += size
@@ -133,16 +138,16 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// jsonSafe returns the JSON b with every C1 control, bidi control and
+// JSONSafe returns the JSON b with every C1 control, bidi control and
 // line separator that encoding/json leaves raw written as a \u escape:
 // the same JSON value, safe on a terminal. Such characters can only be
 // inside strings, where a \u escape means the character itself.
-func jsonSafe(b []byte) []byte {
+func JSONSafe(b []byte) []byte {
 	var out []byte
 	start := 0
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if size > 1 && unsafeRune(r) {
+		if size > 1 && UnsafeRune(r) {
 			out = append(out, b[start:i]...)
 			out = append(out, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
 			start = i + size

@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 
 // FuzzAppendEntry: the hand-written encoder writes exactly what
 // encoding/json writes for the same entry, but for the characters that
-// could drive a terminal, which it writes as \u escapes (jsonSafe).
+// could drive a terminal, which it writes as \u escapes (JSONSafe).
 func FuzzAppendEntry(f *testing.F) {
 	f.Add("msg <b>&\"\\\n\t\x01\u2028", "name", "run", "step", "k", "v\xff", int64(1764071461255172025), 9, 12, uint64(3))
 	f.Add("", "", "r", "", "", "", int64(0), 0, 0, uint64(0))
@@ -23,10 +23,10 @@ func FuzzAppendEntry(f *testing.F) {
 			e.Attributes = map[string]string{k: v, v: msg}
 		}
 		want, werr := json.Marshal(&e)
-		want = jsonSafe(want)
-		got, gerr := appendEntry(nil, &e)
+		want = JSONSafe(want)
+		got, gerr := AppendEntry(nil, &e)
 		if (werr != nil) != (gerr != nil) || string(got) != string(want) {
-			t.Fatalf("appendEntry =\n%s (%v)\nencoding/json =\n%s (%v)", got, gerr, want, werr)
+			t.Fatalf("AppendEntry =\n%s (%v)\nencoding/json =\n%s (%v)", got, gerr, want, werr)
 		}
 	})
 }
