@@ -128,14 +128,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values) ([]byt
 	}
 	req.Header.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
 	req.Header.Set("Accept", "application/json")
-	if c.cfg.TenantID != "" {
-		req.Header.Set("X-Scope-OrgID", c.cfg.TenantID)
-	}
-	if c.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	}
+	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, err)
@@ -256,4 +249,17 @@ func toEntry(ts int64, line string, meta [][2]string) runlog.LogEntry {
 	}
 	ent.Finish()
 	return e
+}
+
+// identify adds the client's tenant and credentials to req: every
+// request to Loki carries them.
+func (c *Client) identify(req *http.Request) {
+	if c.cfg.TenantID != "" {
+		req.Header.Set("X-Scope-OrgID", c.cfg.TenantID)
+	}
+	if c.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
+	} else if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
 }

@@ -220,14 +220,7 @@ func (c *Client) DeleteRun(ctx context.Context, run string) (runlog.DeleteReport
 	if err != nil {
 		return rep, &runlog.Error{Kind: runlog.ErrInvalid, Op: "delete", Store: c.URL(), Err: err}
 	}
-	if c.cfg.TenantID != "" {
-		req.Header.Set("X-Scope-OrgID", c.cfg.TenantID)
-	}
-	if c.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	}
+	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return rep, opError(c.transportError(ctx, err), "delete")

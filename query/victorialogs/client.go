@@ -155,15 +155,7 @@ func (c *Client) query(ctx context.Context, logsql string) (*answer, error) {
 	if !c.cfg.Compress {
 		req.Header.Set("Accept-Encoding", "identity") // the transport then adds no gzip
 	}
-	if c.cfg.AccountID != 0 || c.cfg.ProjectID != 0 {
-		req.Header.Set("AccountID", strconv.FormatUint(uint64(c.cfg.AccountID), 10))
-		req.Header.Set("ProjectID", strconv.FormatUint(uint64(c.cfg.ProjectID), 10))
-	}
-	if c.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	}
+	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel()
@@ -220,4 +212,18 @@ func (c *Client) statusError(code int, body string) error {
 		e.Hint = "VictoriaLogs failed; retry later and check its logs"
 	}
 	return e
+}
+
+// identify adds the client's tenant and credentials to req: every
+// request to VictoriaLogs carries them.
+func (c *Client) identify(req *http.Request) {
+	if c.cfg.AccountID != 0 || c.cfg.ProjectID != 0 {
+		req.Header.Set("AccountID", strconv.FormatUint(uint64(c.cfg.AccountID), 10))
+		req.Header.Set("ProjectID", strconv.FormatUint(uint64(c.cfg.ProjectID), 10))
+	}
+	if c.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
+	} else if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
 }

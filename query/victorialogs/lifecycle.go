@@ -199,15 +199,7 @@ func (c *Client) call(ctx context.Context, path string, form url.Values) ([]byte
 		return nil, &runlog.Error{Kind: runlog.ErrInvalid, Op: "delete", Store: c.URL(), Err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.cfg.AccountID != 0 || c.cfg.ProjectID != 0 {
-		req.Header.Set("AccountID", strconv.FormatUint(uint64(c.cfg.AccountID), 10))
-		req.Header.Set("ProjectID", strconv.FormatUint(uint64(c.cfg.ProjectID), 10))
-	}
-	if c.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	}
+	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, opError(c.transportError(ctx, err), "delete")
