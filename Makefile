@@ -2,15 +2,15 @@
 
 GO ?= go
 
-.PHONY: run test install servers browser vet fmt-check unit bench help
+.PHONY: run test install servers node browser vet fmt-check unit bench help
 
 ## run: run the example pipeline on the embedded local store and print its logs
 run:
 	$(GO) run ./examples/pipeline
 
-## test: vet, format check, build the test servers and install Chromium if missing, and the whole suite with the race detector
+## test: vet, format check, build the test servers, install the Node.js producer's npm packages and Chromium if missing, and the whole suite with the race detector
 ##       (each package is named when it starts, with how long it took last time; a line every 30 s says what still runs)
-test: vet fmt-check servers browser
+test: vet fmt-check servers node browser
 	@echo "test: go test -race ./... against real VictoriaLogs and collectors (about 8 minutes on 2 cores)"
 	RUNLOG_REQUIRE_SERVERS=1 $(GO) run ./tools/testprogress -race -count=1 -timeout 30m ./...
 
@@ -22,6 +22,10 @@ install:
 ## servers: build VictoriaLogs, vlogscli and the OpenTelemetry Collector into the cache (once)
 servers:
 	tools/servers.sh build
+
+## node: install the npm packages (OpenTelemetry JS SDK) of tools/nodeproducer, a Node.js step the tests run, into the cache (once)
+node:
+	tools/node.sh install
 
 ## browser: install Debian's Chromium for the viewer's browser tests, if missing (once)
 browser:
