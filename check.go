@@ -30,6 +30,13 @@ const (
 	// be told from, such as a step directory that cannot be listed, is
 	// reported on a Completeness of its own, with an empty Activation.
 	StatusDamaged Status = "damaged"
+	// StatusUnaccounted: records without runlog's sequence numbers and
+	// activation id, written by another program (another OpenTelemetry
+	// SDK, a service a step called). They are counted (Received), one
+	// account per run, step and source, but nothing can be said missing
+	// or complete: such a writer numbers nothing and writes no end
+	// marker. Expected and Missing stay 0.
+	StatusUnaccounted Status = "unaccounted"
 )
 
 // Gap is a range of missing sequence numbers, From to To inclusive.
@@ -74,6 +81,10 @@ type Completeness struct {
 
 func (c Completeness) String() string {
 	var b strings.Builder
+	if c.Status == StatusUnaccounted {
+		fmt.Fprintf(&b, "%s: not accounted, %d records without sequence numbers (not written by runlog: none can be known missing)", c.place(), c.Received)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s: %s, %d records", c.place(), c.Status, c.Received)
 	if c.Ended {
 		fmt.Fprintf(&b, ", ended %s", c.Cause)
@@ -122,8 +133,9 @@ func (c Completeness) place() string {
 // (its level, text, cursor and direction are ignored) and returns, per
 // activation in the order first seen, whether its logs are complete, still
 // being written, missing records (and which), or damaged in the store (and
-// where). Records without a sequence number (not written by runlog) are
-// not accounted.
+// where). Records without a sequence number or activation id (not written
+// by runlog) are counted per run, step and source as StatusUnaccounted,
+// never as missing.
 //
 // Check reads the whole selection; for a large run that is as costly as
 // fetching it.
@@ -173,6 +185,18 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Damaged = append(a.c.Damaged, d)
 		}
 	}
+	// Accounts of records written by other programs: keyed apart from
+	// activation ids (hex) and damage places ("\x00"+file).
+	foreign := func(e *LogEntry) *acct {
+		id := "\x01" + e.RunID + "\x00" + e.StepID + "\x00" + e.Source
+		a := byID[id]
+		if a == nil {
+			a = get(id, e.RunID, e.StepID, e.Source)
+			a.c.Activation = ""
+			a.c.Status = StatusUnaccounted
+		}
+		return a
+	}
 	for {
 		p, err := f.Fetch(ctx, q)
 		if err != nil {
@@ -184,6 +208,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		for i := range p.Entries {
 			e := &p.Entries[i]
 			if e.Sequence == 0 || e.ActivationID == "" {
+				foreign(e).c.Received++
 				continue
 			}
 			a := get(e.ActivationID, e.RunID, e.StepID, e.Source)
@@ -218,6 +243,10 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 	out := make([]Completeness, 0, len(order))
 	for _, id := range order {
 		a := byID[id]
+		if a.c.Status == StatusUnaccounted {
+			out = append(out, a.c)
+			continue
+		}
 		if a.c.Ended {
 			if a.next <= a.c.Expected {
 				gap(a, a.next, a.c.Expected)

@@ -61,3 +61,39 @@ func TestCheckDamaged(t *testing.T) {
 		t.Fatalf("String = %q", s)
 	}
 }
+
+// TestCheckUnaccounted: records without sequence numbers (another
+// program's) are counted per run, step and source, reported not
+// accounted, and never make a gap or a missing count, beside a runlog
+// activation of the same step that stays complete.
+func TestCheckUnaccounted(t *testing.T) {
+	ours := func(seq uint64) runlog.LogEntry {
+		return runlog.LogEntry{RunID: "r", StepID: "s", Source: "step", ActivationID: "a", Sequence: seq}
+	}
+	theirs := func(step string) runlog.LogEntry { return runlog.LogEntry{RunID: "r", StepID: step} }
+	ps := pageSeq{
+		{Entries: []runlog.LogEntry{ours(1), theirs("js"), theirs("s")}},
+		{Entries: []runlog.LogEntry{theirs("js"), ours(2), theirs("js")}, Ends: []runlog.End{{RunID: "r", StepID: "s", Source: "step", ActivationID: "a", Last: 2, Cause: "ok"}}},
+	}
+	cs, err := runlog.Check(t.Context(), &ps, runlog.Query{RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		step, activation string
+		status           runlog.Status
+		received         uint64
+	}{{"js", "", runlog.StatusUnaccounted, 3}, {"s", "a", runlog.StatusComplete, 2}, {"s", "", runlog.StatusUnaccounted, 1}}
+	if len(cs) != len(want) {
+		t.Fatalf("Check = %v; want %d accounts", cs, len(want))
+	}
+	for i, w := range want {
+		c := cs[i]
+		if c.StepID != w.step || c.Activation != w.activation || c.Status != w.status || c.Received != w.received || c.Missing != 0 || c.Expected != 0 && w.activation == "" {
+			t.Errorf("account %d = %+v; want step %s, activation %q, %s, %d received, none missing", i, c, w.step, w.activation, w.status, w.received)
+		}
+	}
+	if s := cs[0].String(); s != "run r step js: not accounted, 3 records without sequence numbers (not written by runlog: none can be known missing)" {
+		t.Errorf("String = %q", s)
+	}
+}

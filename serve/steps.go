@@ -69,7 +69,10 @@ type damageJSON struct {
 	Error  string `json:"error"`
 }
 
-var statusRank = map[runlog.Status]int{runlog.StatusComplete: 0, runlog.StatusRunning: 1, runlog.StatusIncomplete: 2, runlog.StatusDamaged: 3}
+// statusRank orders statuses by how much they tell against a step: a step
+// takes its worst activation's. A step holding another program's records
+// is at best unaccounted: nothing can say they are all there.
+var statusRank = map[runlog.Status]int{runlog.StatusComplete: 0, runlog.StatusUnaccounted: 1, runlog.StatusRunning: 2, runlog.StatusIncomplete: 3, runlog.StatusDamaged: 4}
 
 // times is a Fetcher that notes, per activation, the first and last
 // times of the entries passing through it.
@@ -85,16 +88,27 @@ func (t *times) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) 
 	defer t.mu.Unlock()
 	for i := range p.Entries {
 		e := &p.Entries[i]
-		sp, ok := t.spans[e.ActivationID]
+		k := spanKey(e.ActivationID, e.RunID, e.StepID, e.Source)
+		sp, ok := t.spans[k]
 		if !ok || e.Time.Before(sp[0]) {
 			sp[0] = e.Time
 		}
 		if !ok || e.Time.After(sp[1]) {
 			sp[1] = e.Time
 		}
-		t.spans[e.ActivationID] = sp
+		t.spans[k] = sp
 	}
 	return p, err
+}
+
+// spanKey is the key of an entry's span: its activation, or for records
+// another program wrote (no activation), its run, step and source, as
+// runlog.Check accounts them.
+func spanKey(activation, run, step, source string) string {
+	if activation != "" {
+		return activation
+	}
+	return "\x01" + run + "\x00" + step + "\x00" + source
 }
 
 // steps answers GET /api/v1/runs/{run}/steps from runlog.Check; 404
@@ -131,7 +145,7 @@ func (s *server) steps(w http.ResponseWriter, r *http.Request) {
 		for _, d := range c.Damaged {
 			a.Damaged = append(a.Damaged, damageJSON{d.File, d.Offset, d.Err})
 		}
-		if sp, ok := tf.spans[c.Activation]; ok && c.Activation != "" {
+		if sp, ok := tf.spans[spanKey(c.Activation, c.RunID, c.StepID, c.Source)]; ok && (c.Activation != "" || c.Status == runlog.StatusUnaccounted) {
 			a.First, a.Last = &sp[0], &sp[1]
 			if st.First == nil || sp[0].Before(*st.First) {
 				st.First = a.First

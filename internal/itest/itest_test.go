@@ -243,3 +243,29 @@ func waitForFile(t *testing.T, path string, n int) {
 	}
 	t.Fatalf("file exporter: %s has %d lines, want %d (%v)", path, bytes.Count(b, []byte("\n")), n, err)
 }
+
+// TestNodeProducer: the Node.js step exports its records through the
+// collector into VictoriaLogs, under the run id's stream in the cicd
+// layout, and fails when nothing listens at its endpoint.
+func TestNodeProducer(t *testing.T) {
+	p := itest.NeedNodeProducer(t)
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.StartCollector(t, vl.OTLPEndpoint())
+
+	r := p.Run(t, col.OTLPEndpoint, itest.NodeStep{RunID: "n1", StepID: "js", Count: 5})
+	if r.Records != 5 || !r.First.Before(r.Last) || time.Since(r.First) > time.Minute {
+		t.Errorf("report %+v; want 5 records, first before last, just now", r)
+	}
+	var want []string
+	for i := 1; i <= 5; i++ {
+		want = append(want, fmt.Sprintf("node record %d of 5", i))
+	}
+	waitForLines(t, vl.URL, tenant{}, "n1", want)
+
+	// An export that fails makes the producer exit non-zero.
+	cmd := p.Command(t.Context(), "http://127.0.0.1:"+fmt.Sprint(itest.FreePort(t)), itest.NodeStep{RunID: "n2", StepID: "js", Count: 1})
+	cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_TIMEOUT=1000") // retries end sooner than the default 10 s
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "not exported") {
+		t.Errorf("producer with nothing at its endpoint: %v\n%s; want a failure that says the records were not exported", err, out)
+	}
+}

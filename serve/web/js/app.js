@@ -166,7 +166,7 @@ async function showRuns() {
 
 // --- a run's page ---
 
-const RANK = { damaged: 4, running: 3, incomplete: 2, complete: 1 };
+const RANK = { damaged: 5, running: 4, incomplete: 3, unaccounted: 2, complete: 1 };
 
 // groupSteps turns the listing's activations into steps, in the order
 // of their first record.
