@@ -40,12 +40,20 @@ func condition(cond string) (bool, error) {
 
 // TestScriptsVictoriaLogs runs the scripts in testdata/victorialogs
 // against a real VictoriaLogs and a collector feeding it, started once for
-// all of them; $VL_URL and $OTLP_ENDPOINT name them.
+// all of them; $VL_URL and $OTLP_ENDPOINT name them. The scripts also have
+// the Node.js step's commands (node_test.go).
 func TestScriptsVictoriaLogs(t *testing.T) {
 	vl := itest.StartVictoriaLogs(t)
 	col := itest.StartCollector(t, vl.OTLPEndpoint())
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/victorialogs",
+		Dir:  "testdata/victorialogs",
+		Cmds: nodeCmds,
+		Condition: func(cond string) (bool, error) {
+			if cond == "node" {
+				return nodeCondition()
+			}
+			return condition(cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("RUNLOG_CONFIG", env.WorkDir+"/config/stores.json")
 			env.Setenv("RUNLOG_DATA_DIR", env.WorkDir+"/data")
