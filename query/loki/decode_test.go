@@ -81,7 +81,7 @@ func TestDecodeStreams(t *testing.T) {
 	n := 0
 	err := decodeStreams(b, func(ts int64, line string, meta [][2]string) {
 		n++
-		e := toEntry(ts, line, meta)
+		e := toEntry(ts, line, meta, nil)
 		if ts != 1700000000000000001 || line != "line \"q\" é 😀" || e.Level != 13 || e.Sequence != 7 || e.Attributes["g_a"] != `x\y` {
 			t.Errorf("decoded %d %q %+v", ts, line, e)
 		}
