@@ -12,9 +12,16 @@
 //	cl := itest.StartVictoriaLogsCluster(t, 2)        // cl.URL: the front node
 //	cl.Storage[1].Stop()                              // queries through cl.URL fail: 502
 //
-// Without the binaries, and in -short mode, tests skip with a message that
-// says how to build them; when $CI is true or $RUNLOG_REQUIRE_SERVERS is 1,
-// a missing binary fails the test instead.
+// It also runs a foreign writer: tools/nodeproducer, a pipeline step
+// written with the official OpenTelemetry JS SDK, whose npm packages
+// tools/node.sh installs into the same cache.
+//
+//	p := itest.NeedNodeProducer(t)
+//	p.Run(t, col.OTLPEndpoint, itest.NodeStep{RunID: "r", StepID: "js"}) // 200 records, layout cicd
+//
+// Without the binaries (or the producer), and in -short mode, tests skip
+// with a message that says how to build them; when $CI is true or
+// $RUNLOG_REQUIRE_SERVERS is 1, a missing binary fails the test instead.
 package itest
 
 import (
