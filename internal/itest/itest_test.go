@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -267,5 +268,31 @@ func TestNodeProducer(t *testing.T) {
 	cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_TIMEOUT=1000") // retries end sooner than the default 10 s
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "not exported") {
 		t.Errorf("producer with nothing at its endpoint: %v\n%s; want a failure that says the records were not exported", err, out)
+	}
+}
+
+// TestFindNodeProducer: without an install in the cache, the error names
+// the directory tools/node.sh would install into and how to install it;
+// $RUNLOG_NODEPRODUCER_DIR names another.
+func TestFindNodeProducer(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on the PATH")
+	}
+	cache := t.TempDir()
+	t.Setenv("RUNLOG_CACHE", cache)
+	t.Setenv("RUNLOG_NODEPRODUCER_DIR", "")
+	t.Setenv("RUNLOG_NODE_BIN", "")
+	_, err := itest.FindNodeProducer()
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(cache, "node", "nodeproducer-")) || !strings.Contains(err.Error(), "tools/node.sh install") {
+		t.Errorf("FindNodeProducer with an empty cache: %v; want an error naming %s/node/nodeproducer-DIGEST and how to install", err, cache)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".installed"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUNLOG_NODEPRODUCER_DIR", dir)
+	p, err := itest.FindNodeProducer()
+	if err != nil || p.Modules != filepath.Join(dir, "node_modules") || !strings.HasSuffix(p.Script, filepath.Join("tools", "nodeproducer", "producer.cjs")) {
+		t.Errorf("FindNodeProducer with $RUNLOG_NODEPRODUCER_DIR=%s: %+v, %v", dir, p, err)
 	}
 }
