@@ -30,13 +30,11 @@ const (
 	// be told from, such as a step directory that cannot be listed, is
 	// reported on a Completeness of its own, with an empty Activation.
 	StatusDamaged Status = "damaged"
-	// StatusUnaccounted: records without runlog's sequence numbers and
-	// activation id, written by another program (another OpenTelemetry
-	// SDK, a service a step called). They are counted (Received), one
-	// account per run, step and source, but nothing can be said missing
-	// or complete: such a writer numbers nothing and writes no end
-	// marker. Expected and Missing stay 0.
-	StatusUnaccounted Status = "unaccounted"
+	// StatusNotAccounted: records without runlog's sequence numbers —
+	// written by another program (an OpenTelemetry SDK, a service a step
+	// called, ZenML) — so nothing tells how many there should be: they are
+	// counted (Received), never reported missing, never complete.
+	StatusNotAccounted Status = "not accounted"
 )
 
 // Gap is a range of missing sequence numbers, From to To inclusive.
@@ -81,11 +79,10 @@ type Completeness struct {
 
 func (c Completeness) String() string {
 	var b strings.Builder
-	if c.Status == StatusUnaccounted {
-		fmt.Fprintf(&b, "%s: not accounted, %d records without sequence numbers (not written by runlog: none can be known missing)", c.place(), c.Received)
-		return b.String()
-	}
 	fmt.Fprintf(&b, "%s: %s, %d records", c.place(), c.Status, c.Received)
+	if c.Status == StatusNotAccounted {
+		b.WriteString(" without runlog sequence numbers (written by another program): whether any are missing cannot be told")
+	}
 	if c.Ended {
 		fmt.Fprintf(&b, ", ended %s", c.Cause)
 	}
@@ -133,9 +130,9 @@ func (c Completeness) place() string {
 // (its level, text, cursor and direction are ignored) and returns, per
 // activation in the order first seen, whether its logs are complete, still
 // being written, missing records (and which), or damaged in the store (and
-// where). Records without a sequence number or activation id (not written
-// by runlog) are counted per run, step and source as StatusUnaccounted,
-// never as missing.
+// where). Records without a sequence number (not written by runlog) are
+// StatusNotAccounted, one Completeness per writer's stream (the
+// convention's Stream attribute, else the run, step and source).
 //
 // Check reads the whole selection; for a large run that is as costly as
 // fetching it.
@@ -145,6 +142,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		c       Completeness
 		next    uint64 // the sequence expected next
 		guessed bool   // scope from a Damage, until an entry tells it
+		foreign bool   // records without runlog's sequence: not accounted
 		damaged map[[2]string]bool
 	}
 	byID := map[string]*acct{}
@@ -185,18 +183,6 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Damaged = append(a.c.Damaged, d)
 		}
 	}
-	// Accounts of records written by other programs: keyed apart from
-	// activation ids (hex) and damage places ("\x00"+file).
-	foreign := func(e *LogEntry) *acct {
-		id := "\x01" + e.RunID + "\x00" + e.StepID + "\x00" + e.Source
-		a := byID[id]
-		if a == nil {
-			a = get(id, e.RunID, e.StepID, e.Source)
-			a.c.Activation = ""
-			a.c.Status = StatusUnaccounted
-		}
-		return a
-	}
 	for {
 		p, err := f.Fetch(ctx, q)
 		if err != nil {
@@ -208,7 +194,9 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		for i := range p.Entries {
 			e := &p.Entries[i]
 			if e.Sequence == 0 || e.ActivationID == "" {
-				foreign(e).c.Received++
+				a := get("\x01"+e.ActivationID+"\x00"+e.RunID+"\x00"+e.StepID+"\x00"+e.Source, e.RunID, e.StepID, e.Source)
+				a.c.Activation, a.foreign = e.ActivationID, true
+				a.c.Received++
 				continue
 			}
 			a := get(e.ActivationID, e.RunID, e.StepID, e.Source)
@@ -243,10 +231,6 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 	out := make([]Completeness, 0, len(order))
 	for _, id := range order {
 		a := byID[id]
-		if a.c.Status == StatusUnaccounted {
-			out = append(out, a.c)
-			continue
-		}
 		if a.c.Ended {
 			if a.next <= a.c.Expected {
 				gap(a, a.next, a.c.Expected)
@@ -255,6 +239,8 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Expected = a.next - 1
 		}
 		switch {
+		case a.foreign:
+			a.c.Status, a.c.Expected = StatusNotAccounted, 0
 		case len(a.c.Damaged) > 0:
 			a.c.Status = StatusDamaged
 		case a.c.Missing > 0 || a.c.Dropped > 0 || a.c.Rejected > 0:

@@ -62,38 +62,42 @@ func TestCheckDamaged(t *testing.T) {
 	}
 }
 
-// TestCheckUnaccounted: records without sequence numbers (another
-// program's) are counted per run, step and source, reported not
-// accounted, and never make a gap or a missing count, beside a runlog
-// activation of the same step that stays complete.
-func TestCheckUnaccounted(t *testing.T) {
-	ours := func(seq uint64) runlog.LogEntry {
-		return runlog.LogEntry{RunID: "r", StepID: "s", Source: "step", ActivationID: "a", Sequence: seq}
+// TestCheckForeign: records without runlog's sequence numbers (another
+// program's) are counted per writer's stream and step, "not accounted":
+// never missing, never complete, whatever runlog's own activation next to
+// them says.
+func TestCheckForeign(t *testing.T) {
+	own := func(seq uint64) runlog.LogEntry {
+		return runlog.LogEntry{RunID: "r", StepID: "train", Source: "step", ActivationID: "a", Sequence: seq}
 	}
-	theirs := func(step string) runlog.LogEntry { return runlog.LogEntry{RunID: "r", StepID: step} }
+	node := runlog.LogEntry{RunID: "r", StepID: "render", Message: "node"}
+	zen := runlog.LogEntry{RunID: "r", StepID: "s", Source: "step", ActivationID: "zenml-log-id"}
 	ps := pageSeq{
-		{Entries: []runlog.LogEntry{ours(1), theirs("js"), theirs("s")}},
-		{Entries: []runlog.LogEntry{theirs("js"), ours(2), theirs("js")}, Ends: []runlog.End{{RunID: "r", StepID: "s", Source: "step", ActivationID: "a", Last: 2, Cause: "ok"}}},
+		{Entries: []runlog.LogEntry{own(1), node, zen}},
+		{Entries: []runlog.LogEntry{own(2), node, node, zen}, Ends: []runlog.End{{RunID: "r", StepID: "train", Source: "step", ActivationID: "a", Last: 2, Cause: "ok"}}},
 	}
 	cs, err := runlog.Check(t.Context(), &ps, runlog.Query{RunID: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []struct {
-		step, activation string
-		status           runlog.Status
-		received         uint64
-	}{{"js", "", runlog.StatusUnaccounted, 3}, {"s", "a", runlog.StatusComplete, 2}, {"s", "", runlog.StatusUnaccounted, 1}}
-	if len(cs) != len(want) {
-		t.Fatalf("Check = %v; want %d accounts", cs, len(want))
+	if len(cs) != 3 {
+		t.Fatalf("Check = %v; want three accounts", cs)
 	}
-	for i, w := range want {
-		c := cs[i]
-		if c.StepID != w.step || c.Activation != w.activation || c.Status != w.status || c.Received != w.received || c.Missing != 0 || c.Expected != 0 && w.activation == "" {
-			t.Errorf("account %d = %+v; want step %s, activation %q, %s, %d received, none missing", i, c, w.step, w.activation, w.status, w.received)
-		}
+	byStep := map[string]runlog.Completeness{}
+	for _, c := range cs {
+		byStep[c.StepID] = c
 	}
-	if s := cs[0].String(); s != "run r step js: not accounted, 3 records without sequence numbers (not written by runlog: none can be known missing)" {
-		t.Errorf("String = %q", s)
+	if c := byStep["train"]; c.Status != runlog.StatusComplete || c.Received != 2 {
+		t.Errorf("runlog's step = %+v; want complete", c)
+	}
+	n := byStep["render"]
+	if n.Status != runlog.StatusNotAccounted || n.Received != 3 || n.Missing != 0 || n.Expected != 0 || n.Activation != "" {
+		t.Errorf("foreign step = %+v; want not accounted, 3 records, none missing", n)
+	}
+	if want := "run r step render: not accounted, 3 records without runlog sequence numbers (written by another program): whether any are missing cannot be told"; n.String() != want {
+		t.Errorf("String = %q; want %q", n.String(), want)
+	}
+	if z := byStep["s"]; z.Status != runlog.StatusNotAccounted || z.Received != 2 || z.Activation != "zenml-log-id" {
+		t.Errorf("zenml stream = %+v; want not accounted, 2 records, its log id", z)
 	}
 }

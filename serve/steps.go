@@ -24,7 +24,7 @@ type stepsBody struct {
 
 // stepJSON is one step (step_id "" is the run level): its activations,
 // and a status summing them up: the worst of theirs (damaged, incomplete,
-// running, complete).
+// running, not accounted, complete).
 type stepJSON struct {
 	StepID      string           `json:"step_id"`
 	Status      string           `json:"status"`
@@ -72,7 +72,7 @@ type damageJSON struct {
 // statusRank orders statuses by how much they tell against a step: a step
 // takes its worst activation's. A step holding another program's records
 // is at best unaccounted: nothing can say they are all there.
-var statusRank = map[runlog.Status]int{runlog.StatusComplete: 0, runlog.StatusUnaccounted: 1, runlog.StatusRunning: 2, runlog.StatusIncomplete: 3, runlog.StatusDamaged: 4}
+var statusRank = map[runlog.Status]int{runlog.StatusComplete: 0, runlog.StatusNotAccounted: 1, runlog.StatusRunning: 2, runlog.StatusIncomplete: 3, runlog.StatusDamaged: 4}
 
 // times is a Fetcher that notes, per activation, the first and last
 // times of the entries passing through it.
@@ -145,7 +145,7 @@ func (s *server) steps(w http.ResponseWriter, r *http.Request) {
 		for _, d := range c.Damaged {
 			a.Damaged = append(a.Damaged, damageJSON{d.File, d.Offset, d.Err})
 		}
-		if sp, ok := tf.spans[spanKey(c.Activation, c.RunID, c.StepID, c.Source)]; ok && (c.Activation != "" || c.Status == runlog.StatusUnaccounted) {
+		if sp, ok := tf.spans[spanKey(c.Activation, c.RunID, c.StepID, c.Source)]; ok && (c.Activation != "" || c.Status == runlog.StatusNotAccounted) {
 			a.First, a.Last = &sp[0], &sp[1]
 			if st.First == nil || sp[0].Before(*st.First) {
 				st.First = a.First

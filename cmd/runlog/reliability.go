@@ -113,13 +113,12 @@ func newCheck() *cobra.Command {
 		Long: `Read a run's logs (or one step's) and say, for every activation, whether
 they are complete (end marker read, no record missing), still being
 written (no end marker yet), or incomplete: how many records are missing,
-which sequence numbers, and how many the overflow policy dropped. Records
-that another program wrote (another OpenTelemetry SDK, a service a step
-called) carry no sequence numbers: they are counted per step and reported
-"not accounted", never missing, and do not change the exit code.
+which sequence numbers, and how many the overflow policy dropped.
 
-Exit codes: 0 all complete (or not accounted); 1 error; 4 no entries: the store has nothing for the run;
-3 the run exists but no activation matched --step/--source; 5 not all complete.`,
+Exit codes: 0 all complete; 1 error; 4 no entries: the store has nothing for the run;
+3 the run exists but no activation matched --step/--source; 5 not all complete
+(incomplete, running, damaged, or not accounted: records of another program,
+without runlog's sequence numbers, which cannot be told complete).`,
 		Example: `  runlog check demo-20261124
   runlog check demo-20261124 --step train -o json
   runlog check demo-20261124 --wait 10s`,
@@ -162,7 +161,7 @@ Exit codes: 0 all complete (or not accounted); 1 error; 4 no entries: the store 
 				}
 			}
 			for _, c := range cs {
-				if c.Status != runlog.StatusComplete && c.Status != runlog.StatusUnaccounted {
+				if c.Status != runlog.StatusComplete {
 					return exitCode{exitIncomplete}
 				}
 			}

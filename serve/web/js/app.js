@@ -166,7 +166,7 @@ async function showRuns() {
 
 // --- a run's page ---
 
-const RANK = { damaged: 5, running: 4, incomplete: 3, unaccounted: 2, complete: 1 };
+const RANK = { damaged: 5, running: 4, incomplete: 3, "not accounted": 2, complete: 1 };
 
 // groupSteps turns the listing's activations into steps, in the order
 // of their first record.
@@ -211,7 +211,7 @@ function viewKey(s) {
 }
 
 function badge(status) {
-  return el("span", "badge st-" + (RANK[status] ? status : "unknown"), status || "unknown");
+  return el("span", "badge st-" + (RANK[status] ? status.replace(/ /g, "-") : "unknown"), status || "unknown");
 }
 
 function renderSteps(p, s) {
