@@ -509,3 +509,63 @@ type fetchOnly struct{ f runlog.Fetcher }
 func (o fetchOnly) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
 	return o.f.Fetch(ctx, q)
 }
+
+// onePage is a Fetcher whose every fetch answers its one page.
+type onePage runlog.Page
+
+func (p onePage) Fetch(context.Context, runlog.Query) (runlog.Page, error) {
+	return runlog.Page(p), nil
+}
+
+// TestStepsForeign: a step of records another program wrote (no sequence
+// numbers) is listed, not accounted, with its records and times; a step
+// holding such records beside a complete activation is not accounted
+// either: nothing says they are all there.
+func TestStepsForeign(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ours := func(step, activation string, seq uint64, s int) runlog.LogEntry {
+		return runlog.LogEntry{RunID: "r", StepID: step, Source: "step", ActivationID: activation, Sequence: seq, Time: t0.Add(time.Duration(s) * time.Second)}
+	}
+	theirs := func(step string, s int) runlog.LogEntry {
+		return runlog.LogEntry{RunID: "r", StepID: step, Time: t0.Add(time.Duration(s) * time.Second)}
+	}
+	page := onePage{
+		Entries: []runlog.LogEntry{
+			ours("build", "a1", 1, 1), ours("build", "a1", 2, 2),
+			theirs("js", 3), theirs("js", 4), theirs("js", 5),
+			ours("mixed", "a2", 1, 6), theirs("mixed", 7),
+		},
+		Ends: []runlog.End{
+			{RunID: "r", StepID: "build", Source: "step", ActivationID: "a1", Last: 2, Cause: "ok"},
+			{RunID: "r", StepID: "mixed", Source: "step", ActivationID: "a2", Last: 1, Cause: "ok"},
+		},
+	}
+	srv := httptest.NewServer(serve.New(page, serve.Options{}))
+	defer srv.Close()
+	resp, b := get(t, srv, "/api/v1/runs/r/steps")
+	if resp.StatusCode != 200 {
+		t.Fatalf("steps: %s %s", resp.Status, b)
+	}
+	m := decode(t, b)
+	if err := serve.Validate("Steps", m); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	for _, s := range m["steps"].([]any) {
+		st := s.(map[string]any)
+		got[st["step_id"].(string)] = st
+	}
+	if st := got["build"]; st == nil || st["status"] != "complete" || st["records"] != 2.0 {
+		t.Errorf("build: %v; want complete, 2 records", st)
+	}
+	js := got["js"]
+	if js == nil || js["status"] != "not accounted" || js["records"] != 3.0 || js["missing"] != 0.0 {
+		t.Fatalf("js: %v; want not accounted, 3 records, none missing", js)
+	}
+	if js["first"] != t0.Add(3*time.Second).Format(time.RFC3339) || js["last"] != t0.Add(5*time.Second).Format(time.RFC3339) {
+		t.Errorf("js: first %v, last %v; want the times of its first and last records", js["first"], js["last"])
+	}
+	if st := got["mixed"]; st == nil || st["status"] != "not accounted" || st["records"] != 2.0 {
+		t.Errorf("mixed: %v; want not accounted (a complete activation and a foreign record), 2 records", st)
+	}
+}
