@@ -14,8 +14,8 @@
 # against the lockfile's integrity digest. Needs node and npm on the PATH
 # (Node.js 20.6 or later); without them it says so and fails, so that
 # `make test` stops with a reason instead of skipping the Node tests. The
-# install takes a few seconds (11 packages); npm's output is shown only
-# when it fails. internal/itest finds the install through `path`.
+# install takes about 10 s with npm's cache empty (11 packages); npm's
+# output is shown only when it fails. internal/itest finds the install through `path`.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$here/nodeproducer
