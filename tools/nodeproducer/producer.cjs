@@ -98,7 +98,8 @@ switch (opts.layout) {
     // OtelLogStore: Resource.create({service.name: config.service_name
     // ("zenml" by default), service.version}); every record gets the
     // origin's metadata, each key prefixed with "zenml." (the step's
-    // get_step_log_metadata plus source), then zenml.log.id,
+    // get_step_log_metadata: run, project, pipeline, stack, user and step
+    // run ids and names, plus source), then zenml.log.id,
     // zenml.log.source, zenml.log_store.id and zenml.log_store.name, on
     // top of what Python's LoggingHandler translates (code.*).
     resourceAttrs = { 'service.name': opts.service || 'zenml', 'service.version': '0.93.0' };
@@ -107,6 +108,12 @@ switch (opts.layout) {
       'zenml.pipeline.run.name': `${stepName}-pipeline-run`,
       'zenml.project.id': randomUUID(),
       'zenml.project.name': 'default',
+      'zenml.pipeline.id': randomUUID(),
+      'zenml.pipeline.name': `${stepName}-pipeline`,
+      'zenml.stack.id': randomUUID(),
+      'zenml.stack.name': 'default',
+      'zenml.user.id': randomUUID(),
+      'zenml.user.name': 'default',
       'zenml.step.run.id': opts.step,
       'zenml.step.run.name': stepName,
       'zenml.source': opts.source,
@@ -170,7 +177,9 @@ const hrTime = (ns) => [Number(ns / 1000000000n), Number(ns % 1000000000n)];
 
 let first = 0n;
 for (let i = 1; i <= count; i++) {
-  const [severityNumber, severityText] = severities[i % severities.length];
+  let [severityNumber, severityText] = severities[i % severities.length];
+  // ZenML's records carry Python's level names.
+  if (opts.layout === 'zenml' && severityText === 'WARN') severityText = 'WARNING';
   const t = now();
   if (i === 1) first = t;
   logger.emit({
