@@ -6,6 +6,11 @@
 // (cicd.pipeline.*, service.name, code.*, exception.*, log.record.uid); the
 // rest live under one runlog.* namespace. Backends that cannot store dots
 // (Loki) turn them into underscores; [FromLoki] maps them back.
+//
+// Which attributes say a record's run, step and source is a [Convention]:
+// [CICD], what runlog writes, by default, or another writer's, such as
+// ZenML's ([ConventionNamed]); readers map by it wherever the attributes
+// are, in the resource or on the record.
 package resource
 
 import (
