@@ -4,9 +4,9 @@
 //
 //   NODE_PATH="$(tools/node.sh path)/node_modules" node tools/nodeproducer/producer.cjs --layout cicd --run R --step S [--step-name N] [--count 200] [--service checkout-js]
 //
-// It logs --count records (severities cycling DEBUG, INFO, WARN, ERROR,
-// strictly increasing nanosecond timestamps, a body and attributes of
-// several types) through a LoggerProvider with a BatchLogRecordProcessor
+// It logs --count records (record i at DEBUG, INFO, WARN or ERROR as i
+// mod 4 is 0, 1, 2 or 3; strictly increasing nanosecond timestamps; body
+// "node record i of N"; attributes of several types) through a LoggerProvider with a BatchLogRecordProcessor
 // and the OTLP/HTTP protobuf exporter, which reads its endpoint from the
 // standard variables (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, else
 // OTEL_EXPORTER_OTLP_ENDPOINT plus /v1/logs). It shuts the provider down
@@ -28,6 +28,9 @@
 //
 // On success it prints one JSON line to stdout: the layout, the number of
 // records and the first and last timestamps in nanoseconds.
+//
+// It is CommonJS so that NODE_PATH finds the packages, which tools/node.sh
+// installs in a cache outside the repository (ES modules ignore NODE_PATH).
 
 'use strict';
 
@@ -199,8 +202,7 @@ for (let i = 1; i <= count; i++) {
   });
 }
 
-// CommonJS (no top-level await): the packages are found through
-// NODE_PATH, which ES modules ignore.
+// No top-level await in CommonJS.
 provider.shutdown().then(report, (err) => {
   failures = failures || count;
   lastError = err;
