@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // returned as several streams, and count_over_time metric queries.
 type fakeLoki struct {
 	entries, markers []fakeRecord
+	mu               sync.Mutex
 	queries          []string // every query asked, in order
 }
 
@@ -39,7 +41,9 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
 	query := q.Get("query")
+	f.mu.Lock()
 	f.queries = append(f.queries, query)
+	f.mu.Unlock()
 	if strings.HasPrefix(query, "sum(count_over_time(") {
 		step, _ := time.ParseDuration(q.Get("step"))
 		var vals [][2]any
