@@ -47,7 +47,7 @@ const (
 	exitError   = 1 // any error
 	exitNoMatch = 3 // logs, check: the run exists, but nothing matched the filters (yet)
 	exitNoRun   = 4 // logs, check: the store has nothing for the run at all
-	// exitIncomplete = 5 (check: not all complete) is in reliability.go
+	// exitIncomplete = 5 and exitUnaccounted = 6 (check) are in reliability.go
 )
 
 func main() {

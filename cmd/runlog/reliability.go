@@ -13,8 +13,16 @@ import (
 	"github.com/runlog/runlog/stores"
 )
 
-// exitIncomplete: check found records missing, or a step still running.
-const exitIncomplete = 5
+// check's own exit codes.
+const (
+	// exitIncomplete: records missing, a step still running, or damage.
+	exitIncomplete = 5
+	// exitUnaccounted: every step runlog wrote is complete, but some were
+	// written by another program (no sequence numbers), so their
+	// completeness cannot be told. A CI gate that accepts foreign steps
+	// treats 6 as success; one that must vouch for every step does not.
+	exitUnaccounted = 6
+)
 
 func newFlush() *cobra.Command {
 	var store string
@@ -117,8 +125,9 @@ which sequence numbers, and how many the overflow policy dropped.
 
 Exit codes: 0 all complete; 1 error; 4 no entries: the store has nothing for the run;
 3 the run exists but no activation matched --step/--source; 5 not all complete
-(incomplete, running, damaged, or not accounted: records of another program,
-without runlog's sequence numbers, which cannot be told complete).`,
+(incomplete, running or damaged); 6 every step runlog wrote is complete, but
+some steps are not accounted: records of another program, without runlog's
+sequence numbers, whose completeness cannot be told.`,
 		Example: `  runlog check demo-20261124
   runlog check demo-20261124 --step train -o json
   runlog check demo-20261124 --wait 10s`,
@@ -160,10 +169,18 @@ without runlog's sequence numbers, which cannot be told complete).`,
 					fmt.Fprintln(cmd.OutOrStdout(), escapeText(c.String()))
 				}
 			}
+			code := exitOK
 			for _, c := range cs {
-				if c.Status != runlog.StatusComplete {
+				switch c.Status {
+				case runlog.StatusComplete:
+				case runlog.StatusNotAccounted:
+					code = max(code, exitUnaccounted)
+				default:
 					return exitCode{exitIncomplete}
 				}
+			}
+			if code != exitOK {
+				return exitCode{code}
 			}
 			return nil
 		},
