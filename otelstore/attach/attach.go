@@ -30,6 +30,13 @@ type Options struct {
 	// FlushTimeout bounds Deactivate's flush when its context is already
 	// done, typically a failed step's (10 s when zero).
 	FlushTimeout time.Duration
+	// ContextOnly leaves alone the records whose context carries no
+	// activation, instead of giving them to the innermost one. A service
+	// that serves steps concurrently and logs other work meanwhile (its
+	// requests, its health checks) wants it: with several activations in
+	// force, "the innermost" is whichever began last, not the one the
+	// record is about.
+	ContextOnly bool
 	// Fetcher reads back what the service's exporters delivered, for
 	// Fetch: the query adapter of the backend they feed. Nil makes Fetch
 	// an error.
@@ -62,39 +69,52 @@ var (
 type activation struct {
 	runlog.Activation
 	attrs []attribute.KeyValue
-	// state holds the count of records stamped, and ended (the top bit)
-	// once Deactivate took the count: a record is numbered before the end
-	// marker or not at all.
-	state atomic.Uint64
+
+	mu    sync.Mutex
+	n     uint64    // records numbered
+	last  time.Time // the latest timestamp given
+	ended bool      // Deactivate took the count: no record is numbered after the marker
 }
 
-const ended = 1 << 63
-
-// next numbers a record, or reports false when the activation has ended.
-func (a *activation) next() (uint64, bool) {
-	for {
-		s := a.state.Load()
-		if s&ended != 0 {
-			return 0, false
-		}
-		if a.state.CompareAndSwap(s, s+1) {
-			return s + 1, true
-		}
+// next numbers a record logged at ts and returns the time it is stored
+// with, or reports false when the activation has ended. Goroutines of one
+// step race between taking the time and reaching OnEmit; the later one is
+// moved forward past the last time given (by 1 ns where the clock did not
+// move), so that time order and sequence order agree, as otelstore's
+// prepare stage does: readers order by time, and Check reads a sequence
+// out of order as a duplicate and a gap. A record without a time gets
+// the time it was numbered.
+func (a *activation) next(ts time.Time) (uint64, time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ended {
+		return 0, ts, false
 	}
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	if !ts.After(a.last) {
+		ts = a.last.Add(time.Nanosecond)
+	}
+	a.n++
+	a.last = ts
+	return a.n, ts, true
 }
 
-// end ends the numbering and returns the count, or reports false when it
-// had ended already.
-func (a *activation) end() (uint64, bool) {
-	for {
-		s := a.state.Load()
-		if s&ended != 0 {
-			return 0, false
-		}
-		if a.state.CompareAndSwap(s, s|ended) {
-			return s, true
-		}
+// end ends the numbering and returns the count and the end marker's time,
+// or reports false when it had ended already.
+func (a *activation) end() (uint64, time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ended {
+		return 0, time.Time{}, false
 	}
+	a.ended = true
+	at := time.Now()
+	if !at.After(a.last) {
+		at = a.last.Add(time.Nanosecond)
+	}
+	return a.n, at, true
 }
 
 // New returns a Processor with the given options. Give it its provider
@@ -145,11 +165,12 @@ func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if a == nil {
 		return nil
 	}
-	seq, ok := a.next()
+	seq, ts, ok := a.next(r.Timestamp())
 	if !ok {
 		p.late.Add(1)
 		return nil
 	}
+	r.SetTimestamp(ts)
 	// Repaired here, not left to the service: a bad string would make
 	// OTLP/protobuf refuse the whole batch, other services' records too.
 	otelstore.RepairUTF8(r)
@@ -167,6 +188,9 @@ func (p *Processor) route(ctx context.Context) *activation {
 			return nil // another store's: not ours to stamp
 		}
 		return ra.Handler.(*handler).act
+	}
+	if p.opts.ContextOnly {
+		return nil
 	}
 	return p.innermost.Load()
 }
@@ -237,7 +261,7 @@ func (p *Processor) Deactivate(ctx context.Context) error {
 	if a == nil {
 		return nil
 	}
-	n, ok := a.end()
+	n, at, ok := a.end()
 	if !ok {
 		return nil // ended by another Deactivate meanwhile
 	}
@@ -248,7 +272,7 @@ func (p *Processor) Deactivate(ctx context.Context) error {
 		defer cancel()
 	}
 	lp := p.provider.Load()
-	end := resource.EndRecord(runlog.End{Time: time.Now(), Count: n, Cause: runlog.CauseFrom(ctx)})
+	end := resource.EndRecord(runlog.End{Time: at, Count: n, Cause: runlog.CauseFrom(ctx)})
 	end.AddAttributes(a.attrs...)
 	end.AddAttributes(attribute.Int64(resource.Sequence, int64(n+1)))
 	lp.Logger(p.opts.LoggerName).Emit(context.WithValue(ctx, endKey{}, true), end)

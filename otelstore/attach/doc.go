@@ -31,7 +31,8 @@
 // records rather than slog records): in OnEmit a record belongs to the
 // activation carried by its context (slog.InfoContext(ctx, ...), any
 // bridge that passes the context on), else to the innermost activation of
-// this Processor still in force, else to none, and is left alone. A context
+// this Processor still in force (unless Options.ContextOnly), else to none,
+// and is left alone. A context
 // carrying another store's activation, or one that has ended, is never
 // stamped with another: records of an ended activation are counted
 // ([Processor.Late]), not misattributed. So two steps served concurrently,
@@ -41,7 +42,11 @@
 // (steps only), runlog.source, runlog.attempt, runlog.activation.id, the
 // scope's Attributes (cicd.pipeline.task.name, for instance), and
 // runlog.sequence, which numbers the activation's records from 1 in the
-// order OnEmit saw them. Resource attributes stay the service's
+// order OnEmit saw them. A record whose time is not after the previous
+// record's of its activation (goroutines of one step race between taking
+// the time and emitting) is moved just past it, so that time order and
+// sequence order agree, as in otelstore; invalid UTF-8 is repaired.
+// Resource attributes stay the service's
 // (service.name ...). Readers find runs by these record attributes.
 //
 // Unlike otelstore, Activate does not replace the default slog logger: the
