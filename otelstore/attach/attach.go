@@ -174,8 +174,11 @@ func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	// Repaired here, not left to the service: a bad string would make
 	// OTLP/protobuf refuse the whole batch, other services' records too.
 	otelstore.RepairUTF8(r)
-	r.AddAttributes(a.attrs...)
-	r.AddAttributes(attribute.Int64(resource.Sequence, int64(seq)))
+	// One AddAttributes: each call grows the record's attributes and
+	// deduplicates them again. buf keeps the common case off the heap.
+	var buf [12]attribute.KeyValue
+	kvs := append(append(buf[:0], a.attrs...), attribute.Int64(resource.Sequence, int64(seq)))
+	r.AddAttributes(kvs...)
 	return nil
 }
 
