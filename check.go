@@ -30,6 +30,11 @@ const (
 	// be told from, such as a step directory that cannot be listed, is
 	// reported on a Completeness of its own, with an empty Activation.
 	StatusDamaged Status = "damaged"
+	// StatusNotAccounted: records without runlog's sequence numbers —
+	// written by another program (an OpenTelemetry SDK, a service a step
+	// called, ZenML) — so nothing tells how many there should be: they are
+	// counted (Received), never reported missing, never complete.
+	StatusNotAccounted Status = "not accounted"
 )
 
 // Gap is a range of missing sequence numbers, From to To inclusive.
@@ -75,6 +80,9 @@ type Completeness struct {
 func (c Completeness) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s, %d records", c.place(), c.Status, c.Received)
+	if c.Status == StatusNotAccounted {
+		b.WriteString(" without runlog sequence numbers (written by another program): whether any are missing cannot be told")
+	}
 	if c.Ended {
 		fmt.Fprintf(&b, ", ended %s", c.Cause)
 		if c.Result != "" {
@@ -126,7 +134,8 @@ func (c Completeness) place() string {
 // activation in the order first seen, whether its logs are complete, still
 // being written, missing records (and which), or damaged in the store (and
 // where). Records without a sequence number (not written by runlog) are
-// not accounted.
+// StatusNotAccounted, one Completeness per writer's stream (the
+// convention's Stream attribute, else the run, step and source).
 //
 // Check reads the whole selection; for a large run that is as costly as
 // fetching it.
@@ -136,6 +145,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		c       Completeness
 		next    uint64 // the sequence expected next
 		guessed bool   // scope from a Damage, until an entry tells it
+		foreign bool   // records without runlog's sequence: not accounted
 		damaged map[[2]string]bool
 	}
 	byID := map[string]*acct{}
@@ -187,6 +197,9 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 		for i := range p.Entries {
 			e := &p.Entries[i]
 			if e.Sequence == 0 || e.ActivationID == "" {
+				a := get("\x01"+e.ActivationID+"\x00"+e.RunID+"\x00"+e.StepID+"\x00"+e.Source, e.RunID, e.StepID, e.Source)
+				a.c.Activation, a.foreign = e.ActivationID, true
+				a.c.Received++
 				continue
 			}
 			a := get(e.ActivationID, e.RunID, e.StepID, e.Source)
@@ -229,6 +242,8 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			a.c.Expected = a.next - 1
 		}
 		switch {
+		case a.foreign:
+			a.c.Status, a.c.Expected = StatusNotAccounted, 0
 		case len(a.c.Damaged) > 0:
 			a.c.Status = StatusDamaged
 		case a.c.Missing > 0 || a.c.Dropped > 0 || a.c.Rejected > 0:

@@ -61,3 +61,43 @@ func TestCheckDamaged(t *testing.T) {
 		t.Fatalf("String = %q", s)
 	}
 }
+
+// TestCheckForeign: records without runlog's sequence numbers (another
+// program's) are counted per writer's stream and step, "not accounted":
+// never missing, never complete, whatever runlog's own activation next to
+// them says.
+func TestCheckForeign(t *testing.T) {
+	own := func(seq uint64) runlog.LogEntry {
+		return runlog.LogEntry{RunID: "r", StepID: "train", Source: "step", ActivationID: "a", Sequence: seq}
+	}
+	node := runlog.LogEntry{RunID: "r", StepID: "render", Message: "node"}
+	zen := runlog.LogEntry{RunID: "r", StepID: "s", Source: "step", ActivationID: "zenml-log-id"}
+	ps := pageSeq{
+		{Entries: []runlog.LogEntry{own(1), node, zen}},
+		{Entries: []runlog.LogEntry{own(2), node, node, zen}, Ends: []runlog.End{{RunID: "r", StepID: "train", Source: "step", ActivationID: "a", Last: 2, Cause: "ok"}}},
+	}
+	cs, err := runlog.Check(t.Context(), &ps, runlog.Query{RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 {
+		t.Fatalf("Check = %v; want three accounts", cs)
+	}
+	byStep := map[string]runlog.Completeness{}
+	for _, c := range cs {
+		byStep[c.StepID] = c
+	}
+	if c := byStep["train"]; c.Status != runlog.StatusComplete || c.Received != 2 {
+		t.Errorf("runlog's step = %+v; want complete", c)
+	}
+	n := byStep["render"]
+	if n.Status != runlog.StatusNotAccounted || n.Received != 3 || n.Missing != 0 || n.Expected != 0 || n.Activation != "" {
+		t.Errorf("foreign step = %+v; want not accounted, 3 records, none missing", n)
+	}
+	if want := "run r step render: not accounted, 3 records without runlog sequence numbers (written by another program): whether any are missing cannot be told"; n.String() != want {
+		t.Errorf("String = %q; want %q", n.String(), want)
+	}
+	if z := byStep["s"]; z.Status != runlog.StatusNotAccounted || z.Received != 2 || z.Activation != "zenml-log-id" {
+		t.Errorf("zenml stream = %+v; want not accounted, 2 records, its log id", z)
+	}
+}

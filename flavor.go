@@ -34,7 +34,9 @@ type ConfigKey struct {
 	// Secret values are masked wherever configuration is shown, and may be
 	// given as ${ENV_VAR} references resolved when the store is opened.
 	Secret bool
-	Doc    string
+	// Choices, when not empty, are the only values the key accepts.
+	Choices []string
+	Doc     string
 }
 
 // Flavor is a kind of log store, registered under a name the way
@@ -272,6 +274,9 @@ func (k ConfigKey) check(v string) error {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 			err = fmt.Errorf("not an http:// or https:// URL")
 		}
+	}
+	if err == nil && len(k.Choices) > 0 && !slices.Contains(k.Choices, v) {
+		return fmt.Errorf("config key %q wants one of %s, got %q", k.Name, strings.Join(k.Choices, ", "), v)
 	}
 	if err != nil {
 		shown := RedactURL(v)

@@ -57,6 +57,7 @@ import (
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/query/file"
+	"github.com/runlog/runlog/resource"
 )
 
 func init() {
@@ -69,6 +70,7 @@ func init() {
 			{Name: "sync", Type: runlog.TypeBool, Default: "false", Doc: "fsync after every batch written"},
 			{Name: "overflow", Type: runlog.TypeString, Default: "block", Doc: "when the queue is full: block (logging waits, nothing lost) or drop (dropped and counted)"},
 			{Name: "logs_uri_dirs", Type: runlog.TypeString, Doc: "directories a query's logs_uri may read besides the data directory, separated like PATH; default none"},
+			conventionKey,
 			redactKeys[0], redactKeys[1], redactKeys[2],
 		},
 		Open: func(ctx context.Context, c runlog.Config) (runlog.LogStore, error) {
@@ -85,22 +87,45 @@ func init() {
 				return nil, err
 			}
 			opts.Redact = red
-			return newLocal(c.String("dir"), c.Bool("sync"), opts, localReadOptions(c)...)
+			read, err := localReadOptions(c)
+			if err != nil {
+				return nil, err
+			}
+			return newLocal(c.String("dir"), c.Bool("sync"), opts, read...)
 		},
 		OpenFetcher: func(_ context.Context, c runlog.Config) (runlog.Fetcher, error) {
 			dir, err := localDir(c.String("dir"))
 			if err != nil {
 				return nil, err
 			}
-			return file.New(dir, localReadOptions(c)...), nil
+			read, err := localReadOptions(c)
+			if err != nil {
+				return nil, err
+			}
+			return file.New(dir, read...), nil
 		},
 	})
 }
 
+// conventionKey selects the attribute convention a flavor's reader maps
+// and matches records by (resource.ConventionNamed). It is a read-side
+// key: runlog itself always writes the cicd names.
+var conventionKey = runlog.ConfigKey{Name: "convention", Type: runlog.TypeString, Default: "cicd", Choices: resource.ConventionNames(),
+	Doc: "attribute names that say a record's run, step and source, for reading: cicd (OpenTelemetry CI/CD semantic conventions, what runlog writes, in the resource or on the record) or zenml (ZenML's OTel log store: zenml.* record attributes)"}
+
+// convention returns the convention c's convention key names.
+func convention(c runlog.Config) (resource.Convention, error) {
+	return resource.ConventionNamed(c.String("convention"))
+}
+
 // localReadOptions are the read side's options from the local flavor's
 // keys.
-func localReadOptions(c runlog.Config) []file.Option {
-	return []file.Option{file.WithLogsURIDirs(filepath.SplitList(c.String("logs_uri_dirs"))...)}
+func localReadOptions(c runlog.Config) ([]file.Option, error) {
+	conv, err := convention(c)
+	if err != nil {
+		return nil, err
+	}
+	return []file.Option{file.WithLogsURIDirs(filepath.SplitList(c.String("logs_uri_dirs"))...), file.WithConvention(conv)}, nil
 }
 
 // localDir returns dir, or the default data directory when dir is empty.

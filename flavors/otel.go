@@ -44,7 +44,9 @@ var OTelKeys = slices.Concat(exportKeys, []runlog.ConfigKey{
 	{Name: "query_ca_file", Type: runlog.TypeString, Doc: "PEM CA certificate to verify Loki"},
 	{Name: "query_insecure_skip_verify", Type: runlog.TypeBool, Doc: "do not verify Loki's TLS certificate"},
 	{Name: "query_timeout", Type: runlog.TypeDuration, Default: "30s", Doc: "timeout of one Loki request"},
-	{Name: "index_labels", Type: runlog.TypeString, Doc: "attributes Loki indexes besides service.name, comma-separated (e.g. cicd.pipeline.run.id)"},
+	{Name: "index_labels", Type: runlog.TypeString, Doc: "attributes Loki indexes besides service.name, comma-separated (e.g. cicd.pipeline.run.id); with the run id indexed, reads select the run's streams across services"},
+	{Name: "query_services", Type: runlog.TypeString, Doc: "service.name values a run's records may carry, comma-separated, to narrow reads to their streams; default every service (unless the run id is an index label, or the convention names one, zenml's \"zenml\")"},
+	conventionKey,
 })
 
 // OpenOTel opens an otel-flavor store from a validated configuration.
@@ -78,16 +80,30 @@ func newLoki(c runlog.Config) (*loki.Client, error) {
 	if queryURL == "" {
 		return nil, nil
 	}
-	var labels []string
-	for l := range strings.SplitSeq(c.String("index_labels"), ",") {
-		if l = strings.TrimSpace(l); l != "" {
-			labels = append(labels, l)
-		}
+	conv, err := convention(c)
+	if err != nil {
+		return nil, err
 	}
+	// service_name is what runlog's own writers set; a run's records may
+	// come from other services too, so it does not narrow the reads
+	// (query_services does).
 	return loki.New(loki.Config{
 		URL: queryURL, TenantID: c.String("tenant_id"),
 		Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
 		CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
-		Timeout: c.Duration("query_timeout"), ServiceName: c.String("service_name"), IndexLabels: labels,
+		Timeout: c.Duration("query_timeout"), IndexLabels: commaList(c.String("index_labels")),
+		Services: commaList(c.String("query_services")), Convention: conv,
 	})
+}
+
+// commaList splits a comma-separated key's value, trimmed, empty items
+// left out.
+func commaList(s string) []string {
+	var out []string
+	for l := range strings.SplitSeq(s, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

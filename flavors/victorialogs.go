@@ -44,6 +44,7 @@ var VictoriaLogsKeys = slices.Concat([]runlog.ConfigKey{
 	{Name: "query_ca_file", Type: runlog.TypeString, Doc: "PEM CA certificate to verify VictoriaLogs"},
 	{Name: "query_insecure_skip_verify", Type: runlog.TypeBool, Doc: "do not verify VictoriaLogs' TLS certificate"},
 	{Name: "query_timeout", Type: runlog.TypeDuration, Default: "30s", Doc: "timeout of one VictoriaLogs request"},
+	conventionKey,
 }, exportKeys)
 
 // OpenVictoriaLogs opens a victorialogs-flavor store from a validated
@@ -103,8 +104,12 @@ func newVictoriaLogs(c runlog.Config) (client *victorialogs.Client, account, pro
 	if project, err = tenant("project_id"); err != nil {
 		return nil, 0, 0, err
 	}
+	conv, err := convention(c)
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	client, err = victorialogs.New(victorialogs.Config{
-		URL: base, AccountID: account, ProjectID: project,
+		URL: base, AccountID: account, ProjectID: project, Convention: conv,
 		Username: c.String("username"), Password: c.String("password"), BearerToken: c.String("bearer_token"),
 		CAFile: c.String("query_ca_file"), InsecureSkipVerify: c.Bool("query_insecure_skip_verify"),
 		Timeout: c.Duration("query_timeout"),

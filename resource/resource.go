@@ -6,9 +6,18 @@
 // (cicd.pipeline.*, service.name, code.*, exception.*, log.record.uid); the
 // rest live under one runlog.* namespace. Backends that cannot store dots
 // (Loki) turn them into underscores; [FromLoki] maps them back.
+//
+// Which attributes say a record's run, step and source is a [Convention]:
+// [CICD], what runlog writes, by default, or another writer's, such as
+// ZenML's ([ConventionNamed]); readers map by it wherever the attributes
+// are, in the resource or on the record.
 package resource
 
 import (
+	"encoding/binary"
+	"encoding/hex"
+	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,15 +101,45 @@ func New(s runlog.Scope, activationID string, extra map[string]string) *sdkresou
 }
 
 // Entry accumulates stored attributes into a LogEntry. Readers call Set for
-// every resource and record attribute, then Finish.
+// every resource and record attribute, then Finish once the entry's other
+// fields (time, message, level) are set.
 type Entry struct {
 	*runlog.LogEntry
-	uid string
+	// Convention, when not nil, names the attributes that fill RunID,
+	// StepID, Source, Attempt and ActivationID (see [ReaderOf]); nil is
+	// [CICD].
+	Convention *Convention
+	uid        string
 }
 
 // Set maps one attribute (dotted name, value as text) onto e: known keys
-// fill LogEntry fields, others go to Attributes.
+// fill LogEntry fields, others go to Attributes. Where the attribute was,
+// resource or record, does not matter: a record's own attributes are set
+// after its resource's and win.
 func (e *Entry) Set(key, value string) {
+	if c := e.Convention; c != nil && key != "" {
+		switch key {
+		case c.RunID:
+			e.RunID = value
+			return
+		case c.StepID:
+			e.StepID = value
+			return
+		case c.Source:
+			e.Source = value
+			return
+		case c.Attempt:
+			e.Attempt, _ = strconv.Atoi(value)
+			return
+		case c.Stream:
+			e.ActivationID = value
+			return
+		case RunID, StepID, Source, Attempt:
+			// The default convention's names are plain attributes here.
+			e.setAttr(key, value)
+			return
+		}
+	}
 	switch key {
 	case RunID:
 		e.RunID = value
@@ -150,19 +189,54 @@ func (e *Entry) setAttr(key, value string) {
 }
 
 // Finish derives the fields that depend on several attributes: the id and
-// the chunk count.
+// the chunk count. A record with neither a record uid nor runlog's
+// sequence (one runlog did not write) gets an id derived from its content,
+// so that two records of the same time stay two, on every page.
 func (e *Entry) Finish() {
+	// service.name only routes runlog's own records; another writer's
+	// says which service of the run logged it.
+	if e.Attributes[ServiceName] == DefaultServiceName {
+		delete(e.Attributes, ServiceName)
+	}
 	switch {
 	case e.uid != "":
 		e.ID = e.uid
-	case e.ActivationID != "":
+	case e.ActivationID != "" && e.Sequence > 0:
 		e.ID = e.ActivationID + "-" + strconv.FormatUint(e.Sequence, 10)
+	default:
+		e.ID = contentID(e.LogEntry)
 	}
 	if e.TotalChunks < 1 {
 		e.TotalChunks = 1
 	}
-	// Resource keys that only serve to route stay out of Attributes.
-	delete(e.Attributes, ServiceName)
+}
+
+// contentID is the id of a record without one: "c" and 16 hex digits of
+// an FNV-1a hash of its time, level, logger, message, trace context and
+// attributes (sorted). Records equal in all of these are one record.
+func contentID(e *runlog.LogEntry) string {
+	h := fnv.New64a()
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(e.Time.UnixNano()))
+	h.Write(n[:])
+	binary.LittleEndian.PutUint64(n[:], uint64(e.Level))
+	h.Write(n[:])
+	for _, s := range []string{e.Name, e.Message, e.TraceID, e.SpanID, e.RunID, e.StepID, e.Source, e.ActivationID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	keys := make([]string, 0, len(e.Attributes))
+	for k := range e.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(e.Attributes[k]))
+		h.Write([]byte{0})
+	}
+	return "c" + hex.EncodeToString(h.Sum(nil))
 }
 
 // ModuleOf returns the package path of a fully qualified Go function name:

@@ -1,17 +1,72 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/runlog/runlog/internal/itest"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"runlog": main})
+	testscript.Main(m, map[string]func(){"runlog": main, "otlpemit": otlpEmit})
+}
+
+// otlpEmit is the scripts' foreign writer: `otlpemit URL [res:K=V]...
+// [rec:K=V]... MESSAGE...` sends one INFO record per MESSAGE, a
+// millisecond apart, with the raw OpenTelemetry SDK (sdk/log, otlploghttp)
+// to the OTLP/HTTP logs URL, under a resource of the res: attributes, each
+// record with the rec: ones. runlog's write path plays no part.
+func otlpEmit() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: otlpemit URL [res:K=V]... [rec:K=V]... MESSAGE...")
+		os.Exit(2)
+	}
+	var res, rec []attribute.KeyValue
+	var msgs []string
+	for _, a := range os.Args[2:] {
+		kind, kv, _ := strings.Cut(a, ":")
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case kind == "res" && ok:
+			res = append(res, attribute.String(k, v))
+		case kind == "rec" && ok:
+			rec = append(rec, attribute.String(k, v))
+		default:
+			msgs = append(msgs, a)
+		}
+	}
+	ctx := context.Background()
+	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(os.Args[1]))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	p := sdklog.NewLoggerProvider(sdklog.WithResource(sdkresource.NewSchemaless(res...)), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+	t0 := time.Now()
+	for i, m := range msgs {
+		var r otellog.Record
+		r.SetTimestamp(t0.Add(time.Duration(i) * time.Millisecond))
+		r.SetSeverity(otellog.SeverityInfo)
+		r.SetSeverityText("INFO")
+		r.SetBody(attribute.StringValue(m))
+		r.AddAttributes(rec...)
+		p.Logger("otlpemit").Emit(ctx, r)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 // TestScripts runs the CLI scripts in testdata/script: each is a shell-like

@@ -117,7 +117,9 @@ written (no end marker yet), or incomplete: how many records are missing,
 which sequence numbers, and how many the overflow policy dropped.
 
 Exit codes: 0 all complete; 1 error; 4 no entries: the store has nothing for the run;
-3 the run exists but no activation matched --step/--source; 5 not all complete.`,
+3 the run exists but no activation matched --step/--source; 5 not all complete
+(incomplete, running, damaged, or not accounted: records of another program,
+without runlog's sequence numbers, which cannot be told complete).`,
 		Example: `  runlog check demo-20261124
   runlog check demo-20261124 --step train -o json
   runlog check demo-20261124 --wait 10s`,

@@ -14,8 +14,9 @@ import (
 	"github.com/runlog/runlog/resource"
 )
 
-// decodeLine decodes one OTLP JSON line into entries, in record order.
-func decodeLine(line []byte) ([]runlog.LogEntry, error) {
+// decodeLine decodes one OTLP JSON line into entries, in record order;
+// conv maps the attributes (nil: resource.CICD).
+func decodeLine(line []byte, conv *resource.Convention) ([]runlog.LogEntry, error) {
 	var u plog.JSONUnmarshaler
 	logs, err := u.UnmarshalLogs(line)
 	if err != nil {
@@ -33,21 +34,20 @@ func decodeLine(line []byte) ([]runlog.LogEntry, error) {
 			sl := sls.At(j)
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				out = append(out, toEntry(resKV, sl.Scope().Name(), lrs.At(k)))
+				out = append(out, toEntry(resKV, sl.Scope().Name(), lrs.At(k), conv))
 			}
 		}
 	}
 	return out, nil
 }
 
-func toEntry(resKV [][2]string, scope string, lr plog.LogRecord) runlog.LogEntry {
+func toEntry(resKV [][2]string, scope string, lr plog.LogRecord, conv *resource.Convention) runlog.LogEntry {
 	var e runlog.LogEntry
-	ent := resource.Entry{LogEntry: &e}
+	ent := resource.Entry{LogEntry: &e, Convention: conv}
 	for _, kv := range resKV {
 		ent.Set(kv[0], kv[1])
 	}
 	flatten("", lr.Attributes(), ent.Set)
-	ent.Finish()
 	e.Message = lr.Body().AsString()
 	e.Name = scope
 	e.Level = runlog.Level(lr.SeverityNumber())
@@ -62,6 +62,7 @@ func toEntry(resKV [][2]string, scope string, lr plog.LogRecord) runlog.LogEntry
 	if sid := lr.SpanID(); !sid.IsEmpty() {
 		e.SpanID = hex.EncodeToString(sid[:])
 	}
+	ent.Finish() // last: a foreign record's id is derived from all of it
 	return e
 }
 

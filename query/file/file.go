@@ -56,6 +56,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/query/internal/pagination"
+	"github.com/runlog/runlog/resource"
 )
 
 // Reader fetches entries from a local store directory. It is safe for
@@ -63,6 +64,7 @@ import (
 type Reader struct {
 	root    string
 	uriDirs []string
+	conv    *resource.Convention // nil: resource.CICD
 	lines   lineCache
 }
 
@@ -83,6 +85,15 @@ func WithLogsURIDirs(dirs ...string) Option {
 			}
 		}
 	}
+}
+
+// WithConvention reads records by convention c: its attributes, in the
+// resource or on the record, fill the entries' run, step, source, attempt
+// and activation, and are what a query's run, step and source match. The
+// default is resource.CICD, what runlog writes; foreign files (LogsURI)
+// may follow another, such as resource.ConventionNamed("zenml").
+func WithConvention(c resource.Convention) Option {
+	return func(r *Reader) { r.conv = resource.ReaderOf(c) }
 }
 
 // New returns a Reader of the local store under root.

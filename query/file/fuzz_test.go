@@ -25,7 +25,7 @@ func fuzzSeeds(f *testing.F) {
 func FuzzDecodeLine(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		es, err := decodeLine(b)
+		es, err := decodeLine(b, nil)
 		if err != nil {
 			return
 		}
@@ -37,7 +37,7 @@ func FuzzDecodeLine(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es2, err := decodeLine(again)
+		es2, err := decodeLine(again, nil)
 		if err != nil {
 			t.Fatalf("re-encoded line does not decode: %v\n%s", err, again)
 		}

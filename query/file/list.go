@@ -11,6 +11,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/layout"
+	"github.com/runlog/runlog/resource"
 )
 
 // source is what one fetch reads: files under a directory opened as an
@@ -24,6 +25,7 @@ type source struct {
 	local   bool     // in the local layout: each file one activation, in order
 	damaged []runlog.Damage
 	runID   string
+	conv    *resource.Convention // maps the records' attributes; nil: resource.CICD
 }
 
 // path is how messages name a file or directory relative to base.
@@ -67,7 +69,7 @@ func (r *Reader) source(q *runlog.Query) (*source, error) {
 		}
 		return nil, err
 	}
-	src := &source{root: root, dir: r.root, base: filepath.Join("runs", layout.Key(q.RunID)), local: true, runID: q.RunID}
+	src := &source{root: root, dir: r.root, base: filepath.Join("runs", layout.Key(q.RunID)), local: true, runID: q.RunID, conv: r.conv}
 	type step struct{ key, id string }
 	var steps []step
 	if q.StepID != "" {
@@ -161,7 +163,7 @@ func (r *Reader) foreign(q *runlog.Query) (*source, error) {
 		}
 		return nil, err
 	}
-	src := &source{root: root, dir: dir, base: "."}
+	src := &source{root: root, dir: dir, base: ".", conv: r.conv}
 	fi, err := root.Stat(rel)
 	switch {
 	case err != nil && errors.Is(err, fs.ErrNotExist):

@@ -254,7 +254,7 @@ func (s *stream) fill(o *opener) {
 			all, cached = s.cache.get(key)
 		}
 		if !cached {
-			if all, err = decodeLine(o.line); err != nil {
+			if all, err = decodeLine(o.line, o.src.conv); err != nil {
 				s.damage(start, "not an OTLP JSON line ("+errSummary(err)+"): skipped")
 				continue
 			}

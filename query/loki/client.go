@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/httpconf"
@@ -34,13 +35,25 @@ type Config struct {
 	InsecureSkipVerify        bool
 	// Timeout bounds each HTTP request. Default 30s.
 	Timeout time.Duration
-	// ServiceName is the service_name index label of runlog's streams, the
-	// service.name the writers set. Default "runlog".
+	// Services lists the service.name values (Loki's service_name index
+	// label) of the writers whose records a run may hold. A run spans
+	// services (a Go step, a Node step, a service a step called), so the
+	// default is every service, unless the run id is an index label or the
+	// convention names its writers' service (zenml). See doc.go for what
+	// each costs.
+	Services []string
+	// ServiceName is a single Services entry, kept for configurations
+	// written before Services: when Services is empty, a non-empty
+	// ServiceName reads only that service.
 	ServiceName string
 	// IndexLabels lists the attributes Loki was configured to index (such
-	// as cicd.pipeline.run.id); filters on them go into the stream selector.
-	// Others are matched as structured metadata.
+	// as cicd.pipeline.run.id, in Loki's limits_config
+	// otlp_config.resource_attributes); filters on them go into the stream
+	// selector. Others are matched as structured metadata.
 	IndexLabels []string
+	// Convention names the attributes that say which run, step and source
+	// a record belongs to; the zero value is resource.CICD.
+	Convention resource.Convention
 	// MaxEntries is Loki's max_entries_limit_per_query. Default 5000.
 	MaxEntries int
 	// Parallelism is how many time windows are queried at once. Default 4.
@@ -61,6 +74,11 @@ type Client struct {
 	base  *url.URL
 	http  *http.Client
 	index map[string]bool
+	conv  resource.Convention // cfg.Convention or resource.CICD, dotted names
+	// mapping is conv with Loki's names, for entries (nil: resource.CICD,
+	// whose names resource.FromLoki restores).
+	mapping  *resource.Convention
+	services []string
 }
 
 var _ runlog.Fetcher = (*Client)(nil)
@@ -80,8 +98,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	if cfg.ServiceName == "" {
-		cfg.ServiceName = resource.DefaultServiceName
+	conv := cfg.Convention.OrDefault()
+	if err := conv.Validate(); err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
 	}
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 5000
@@ -95,7 +114,23 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxRunDuration <= 0 {
 		cfg.MaxRunDuration = 7 * 24 * time.Hour
 	}
-	c := &Client{cfg: cfg, base: u, index: map[string]bool{}}
+	for _, s := range cfg.Services {
+		if s == "" || !utf8.ValidString(s) {
+			return nil, runlog.Invalidf("loki: service %q is not a service.name (empty or not UTF-8)", s)
+		}
+	}
+	c := &Client{cfg: cfg, base: u, index: map[string]bool{}, conv: conv, services: cfg.Services}
+	if len(c.services) == 0 && cfg.ServiceName != "" {
+		c.services = []string{cfg.ServiceName}
+	}
+	if m := resource.ReaderOf(conv); m != nil {
+		for _, name := range []*string{&m.RunID, &m.StepID, &m.Source, &m.StepName, &m.Attempt, &m.Stream} {
+			if *name != "" {
+				*name = resource.Loki(*name)
+			}
+		}
+		c.mapping = m
+	}
 	for _, l := range cfg.IndexLabels {
 		c.index[l] = true
 	}
@@ -227,9 +262,9 @@ func AttributeKey(key string) string {
 	}
 }
 
-func toEntry(ts int64, line string, meta [][2]string) runlog.LogEntry {
+func toEntry(ts int64, line string, meta [][2]string, conv *resource.Convention) runlog.LogEntry {
 	e := runlog.LogEntry{Message: line, Time: time.Unix(0, ts).UTC()}
-	ent := resource.Entry{LogEntry: &e}
+	ent := resource.Entry{LogEntry: &e, Convention: conv}
 	for _, kv := range meta {
 		k, val := kv[0], kv[1]
 		switch k {

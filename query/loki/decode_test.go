@@ -81,8 +81,21 @@ func TestDecodeStreams(t *testing.T) {
 	n := 0
 	err := decodeStreams(b, func(ts int64, line string, meta [][2]string) {
 		n++
-		e := toEntry(ts, line, meta)
-		if ts != 1700000000000000001 || line != "line \"q\" é 😀" || e.Level != 13 || e.Sequence != 7 || e.Attributes["g_a"] != `x\y` {
+		e := toEntry(ts, line, meta, nil)
+		if ts != 1700000000000000001 || line != "line \"q\" é 😀" || e.Level != 13 || e.Sequence != 7 || e.Attributes["g_a"] != `x\y` ||
+			e.Attributes["service.name"] != "" { // runlog's own service is left out
+			t.Errorf("decoded %d %q %+v", ts, line, e)
+		}
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("decodeStreams = %v, %d values", err, n)
+	}
+	b = []byte(`{"data":{"result":[{"stream":{"service_name":"node-step"},"values":[["5","from node",{"structuredMetadata":{"cicd_pipeline_run_id":"r"}}]]}]}}`)
+	n = 0
+	err = decodeStreams(b, func(ts int64, line string, meta [][2]string) {
+		n++
+		e := toEntry(ts, line, meta, nil)
+		if e.RunID != "r" || e.Attributes["service.name"] != "node-step" {
 			t.Errorf("decoded %d %q %+v", ts, line, e)
 		}
 	})

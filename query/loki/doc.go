@@ -9,13 +9,18 @@
 //
 // Loki's OTLP ingestion makes service.name the index label service_name
 // and keeps the other resource attributes and all record attributes as
-// structured metadata, dots turned into underscores. The query is a stream
-// selector on service_name (and on any attribute named in IndexLabels), a
-// line filter for the text, label filters for run, step and source, and
-// severity_number >= for the level; every value is quoted with Go's (and
-// LogQL's) string syntax, so ids and grep text stay literal. runlog's own
-// keys come back with their dotted names; other attribute keys keep Loki's
-// form (AttributeKey tells which).
+// structured metadata, dots turned into underscores. A run spans services,
+// so the stream selector is, cheapest first: the run id when it is one of
+// IndexLabels, else service_name among Config.Services (or the
+// convention's service, zenml's "zenml"), else service_name=~".+" (every
+// stream of the tenant in the time range); then a line filter for the
+// text, label filters on structured metadata for run, step and source
+// (resource or record attributes alike), and severity_number >= for the
+// level; every value is quoted with Go's (and LogQL's) string syntax, so
+// ids and grep text stay literal. runlog's own keys come back with their
+// dotted names; other attribute keys keep Loki's form (AttributeKey tells
+// which). Config.Convention names the run, step and source attributes
+// (resource.CICD by default).
 //
 // # Reading
 //

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,13 +22,18 @@ import (
 // returned as several streams, and count_over_time metric queries.
 type fakeLoki struct {
 	entries, markers []fakeRecord
+	mu               sync.Mutex
+	queries          []string // every query asked, in order
 }
 
+// fakeRecord is one stored record; a foreign one (another writer's) has
+// no runlog sequence or uid, only its meta.
 type fakeRecord struct {
-	ts   int64
-	seq  int
-	uid  string
-	meta map[string]string
+	ts      int64
+	seq     int
+	uid     string
+	meta    map[string]string
+	foreign bool
 }
 
 func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +41,9 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
 	query := q.Get("query")
+	f.mu.Lock()
+	f.queries = append(f.queries, query)
+	f.mu.Unlock()
 	if strings.HasPrefix(query, "sum(count_over_time(") {
 		step, _ := time.ParseDuration(q.Get("step"))
 		var vals [][2]any
@@ -73,6 +82,9 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	streams := [2][]any{}
 	for _, e := range in {
 		meta := map[string]string{"runlog_sequence": strconv.Itoa(e.seq), "log_record_uid": e.uid, "cicd_pipeline_run_id": "run"}
+		if e.foreign {
+			meta = map[string]string{}
+		}
 		for k, v := range e.meta {
 			meta[k] = v
 		}
@@ -176,5 +188,49 @@ func TestFetchPages(t *testing.T) {
 				t.Errorf("ends = %+v; want the one marker of a1, count %d", ends, n)
 			}
 		})
+	}
+}
+
+// TestFetchForeign: a run whose records come from other writers under
+// other services, carrying the run and step as structured metadata
+// (record attributes, no runlog sequence or uid), two at one time: Fetch
+// asks for every service, returns each record once with its run, step and
+// a content id, also one entry per page.
+func TestFetchForeign(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UnixNano()
+	rec := func(ts int64, service, msg string) fakeRecord {
+		return fakeRecord{ts: ts, seq: len(msg), uid: msg, foreign: true, meta: map[string]string{
+			"cicd_pipeline_run_id": "run", "cicd_pipeline_task_run_id": "render", "service_name": service, "customer": msg}}
+	}
+	f := &fakeLoki{entries: []fakeRecord{rec(t0, "node-step", "a"), rec(t0+1e6, "billing", "bb"), rec(t0+1e6, "node-step", "ccc")}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c := newTestClient(t, Config{URL: srv.URL})
+	for _, limit := range []int{0, 1} {
+		var got []runlog.LogEntry
+		for e, err := range runlog.All(t.Context(), c, runlog.Query{RunID: "run", Limit: limit}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e)
+		}
+		if len(got) != 3 {
+			t.Fatalf("limit %d: %d entries %+v; want 3", limit, len(got), got)
+		}
+		ids := map[string]bool{}
+		for _, e := range got {
+			if e.RunID != "run" || e.StepID != "render" || e.Sequence != 0 || e.ID == "" || ids[e.ID] {
+				t.Errorf("entry %+v: want run, step render, a distinct content id", e)
+			}
+			ids[e.ID] = true
+		}
+		if got[0].Attributes["customer"] != "a" {
+			t.Errorf("first entry %+v", got[0])
+		}
+	}
+	for _, q := range f.queries {
+		if strings.Contains(q, `service_name="runlog"`) || !strings.Contains(q, `{service_name=~".+"}`) {
+			t.Fatalf("query %s: want every service selected", q)
+		}
 	}
 }

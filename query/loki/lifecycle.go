@@ -37,11 +37,16 @@ var now = time.Now
 // runsLogQL is the metric query of ListRuns: records per run and step,
 // end markers left out, per runStep.
 func (c *Client) runsLogQL() string {
-	run, step := resource.Loki(resource.RunID), resource.Loki(resource.StepID)
-	sel := "{service_name=" + quote(c.cfg.ServiceName) + "}"
-	if c.index[resource.RunID] {
-		sel = "{service_name=" + quote(c.cfg.ServiceName) + ", " + run + `=~".+"}`
+	run, step := resource.Loki(c.conv.RunID), resource.Loki(c.conv.StepID)
+	indexed := c.index[c.conv.RunID]
+	var m []string
+	if sm := c.serviceMatcher(indexed); sm != "" {
+		m = append(m, sm)
 	}
+	if indexed {
+		m = append(m, run+`=~".+"`)
+	}
+	sel := "{" + strings.Join(m, ", ") + "}"
 	return "sum by (" + run + ", " + step + ") (count_over_time(" + sel + " | " + run + ` != "" | ` +
 		resource.Loki(resource.End) + ` != "true" [` + runStepText + "]))"
 }
@@ -102,7 +107,7 @@ func (c *Client) ListRuns(ctx context.Context, q runlog.RunQuery) (runlog.RunPag
 	}
 	byRun := map[string]*runlog.RunInfo{}
 	for _, series := range ans.Data.Result {
-		id := series.Metric[resource.Loki(resource.RunID)]
+		id := series.Metric[resource.Loki(c.conv.RunID)]
 		if id == "" {
 			continue
 		}
@@ -178,15 +183,8 @@ func (c *Client) ListRuns(ctx context.Context, q runlog.RunQuery) (runlog.RunPag
 // run id is an index label). Loki deletes what it matches, end markers
 // included.
 func (c *Client) deleteLogQL(run string) string {
-	sel := []string{"service_name=" + quote(c.cfg.ServiceName)}
-	filter := ""
-	m := resource.Loki(resource.RunID) + "=" + quote(run)
-	if c.index[resource.RunID] {
-		sel = append(sel, m)
-	} else {
-		filter = " | " + m
-	}
-	return "{" + strings.Join(sel, ", ") + "}" + filter
+	sel, filters := c.selector([][2]string{{c.conv.RunID, run}})
+	return sel + filters
 }
 
 // DeleteRun asks Loki's compactor to delete every record of run within

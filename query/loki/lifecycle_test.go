@@ -80,7 +80,7 @@ func TestListRuns(t *testing.T) {
 	if want := []string{`new "quoted"`, "mid", "old"}; !slices.Equal(got, want) {
 		t.Fatalf("runs = %q; want %q (the run with no records left out)", got, want)
 	}
-	want := `sum by (cicd_pipeline_run_id, cicd_pipeline_task_run_id) (count_over_time({service_name="runlog"} | cicd_pipeline_run_id != "" | runlog_end != "true" [1h]))`
+	want := `sum by (cicd_pipeline_run_id, cicd_pipeline_task_run_id) (count_over_time({service_name=~".+"} | cicd_pipeline_run_id != "" | runlog_end != "true" [1h]))`
 	if queries[0] != want {
 		t.Fatalf("query\n%s\nwant\n%s", queries[0], want)
 	}
@@ -99,7 +99,7 @@ func TestListRunsIndexLabel(t *testing.T) {
 	if p, err := c.ListRuns(t.Context(), runlog.RunQuery{}); err != nil || len(p.Runs) != 0 {
 		t.Fatalf("ListRuns = %+v, %v", p, err)
 	}
-	if !strings.Contains(query, `{service_name="runlog", cicd_pipeline_run_id=~".+"}`) {
+	if !strings.Contains(query, `(count_over_time({cicd_pipeline_run_id=~".+"} |`) {
 		t.Fatalf("query %s does not select on the index label", query)
 	}
 }
@@ -133,7 +133,7 @@ func TestDeleteRun(t *testing.T) {
 		t.Fatalf("DeleteRun = %+v; want queued", rep)
 	}
 	q := got.URL.Query()
-	if want := `{service_name="runlog"} | cicd_pipeline_run_id=` + strconv.Quote(run); q.Get("query") != want {
+	if want := `{service_name=~".+"} | cicd_pipeline_run_id=` + strconv.Quote(run); q.Get("query") != want {
 		t.Fatalf("delete query %s; want %s", q.Get("query"), want)
 	}
 	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)

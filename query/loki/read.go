@@ -180,7 +180,7 @@ func (c *Client) queryRange(ctx context.Context, logql string, from, to int64, l
 		if n := len(out); n > 0 && out[n-1].Time.UnixNano() > ts {
 			sorted = false
 		}
-		out = append(out, toEntry(ts, line, meta))
+		out = append(out, toEntry(ts, line, meta, c.mapping))
 	})
 	if err != nil {
 		return nil, c.decodeError(err)

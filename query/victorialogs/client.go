@@ -15,6 +15,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/internal/httpconf"
+	"github.com/runlog/runlog/resource"
 )
 
 // Config configures a Client. The zero value of every field but URL is a
@@ -44,14 +45,22 @@ type Config struct {
 	// HTTPClient replaces the client built from the TLS settings. Its
 	// CheckRedirect is left as it is.
 	HTTPClient *http.Client
+	// Convention names the attributes that say which run, step and source
+	// a record belongs to, and where writers put them; the zero value is
+	// resource.CICD, in the resource or on the record. A convention whose
+	// attributes are in the resource only is read with stream filters
+	// (cheapest); otherwise with field filters (see doc.go).
+	Convention resource.Convention
 }
 
 // Client reads runlog entries from VictoriaLogs. It is safe for concurrent
 // use.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
+	cfg     Config
+	base    *url.URL
+	http    *http.Client
+	conv    resource.Convention  // cfg.Convention or resource.CICD
+	mapping *resource.Convention // what decoding needs of conv; nil: resource.CICD
 }
 
 var _ runlog.Fetcher = (*Client)(nil)
@@ -75,7 +84,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	c := &Client{cfg: cfg, base: u, http: cfg.HTTPClient}
+	conv := cfg.Convention.OrDefault()
+	if err := conv.Validate(); err != nil {
+		return nil, fmt.Errorf("victorialogs: %w", err)
+	}
+	c := &Client{cfg: cfg, base: u, http: cfg.HTTPClient, conv: conv, mapping: resource.ReaderOf(conv)}
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if tr.TLSClientConfig, err = httpconf.TLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile, cfg.InsecureSkipVerify); err != nil {

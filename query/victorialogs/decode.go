@@ -16,16 +16,18 @@ import (
 var errSyntax = errors.New("not a JSON object of strings")
 
 // decodeLine reads one line of a /select/logsql/query answer, a flat JSON
-// object whose values are strings, into e. It is a scanner for this one
-// shape; strings with escapes are handed to encoding/json, so JSON's rules
-// apply to them.
-func decodeLine(line []byte, e *runlog.LogEntry) error { return decodeString(string(line), e) }
+// object whose values are strings, into e, mapping attributes by conv
+// (nil: resource.CICD). It is a scanner for this one shape; strings with
+// escapes are unescaped by JSON's rules.
+func decodeLine(line []byte, e *runlog.LogEntry, conv *resource.Convention) error {
+	return decodeString(string(line), e, conv)
+}
 
 // decodeString is decodeLine of a line already held as a string: the
 // entry's fields are substrings of it.
-func decodeString(line string, e *runlog.LogEntry) error {
+func decodeString(line string, e *runlog.LogEntry, conv *resource.Convention) error {
 	*e = runlog.LogEntry{}
-	ent := resource.Entry{LogEntry: e}
+	ent := resource.Entry{LogEntry: e, Convention: conv}
 	d := scanner{b: line}
 	sawTime := false
 	err := d.object(func(k, v string) error {

@@ -15,7 +15,7 @@ func TestDecodeLine(t *testing.T) {
 		`"runlog.activation.id":"act","runlog.attempt":"2","runlog.sequence":"7","runlog.source":"step","scope.name":"runlog","scope.version":"unknown",` +
 		`"service.name":"runlog","severity_number":"13","severity_text":"WARN","trace_id":"0102","span_id":"0304","_stream_id":"x"}`
 	var e runlog.LogEntry
-	if err := decodeLine([]byte(line), &e); err != nil {
+	if err := decodeLine([]byte(line), &e, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := runlog.LogEntry{
@@ -33,7 +33,7 @@ func TestDecodeLine(t *testing.T) {
 	for _, bad := range []string{``, `{`, `{"_msg":"x"}`, `{"_time":"yesterday"}`, `{"_time":"2026-11-25T11:51:01Z",}`,
 		`{"_time":"2026-11-25T11:51:01Z","n":1}`, `{"_time":"2026-11-25T11:51:01Z"} trailing`, "{\"_msg\":\"raw\nnewline\",\"_time\":\"2026-11-25T11:51:01Z\"}",
 		`cannot execute query: cannot connect to storage node`} {
-		if err := decodeLine([]byte(bad), &e); err == nil {
+		if err := decodeLine([]byte(bad), &e, nil); err == nil {
 			t.Errorf("decodeLine(%q): no error", bad)
 		}
 	}
@@ -65,7 +65,7 @@ func FuzzDecodeLine(f *testing.F) {
 	f.Add([]byte(`{"_msg":"\u0000\\","_time":"2026-11-25T11:51:01.5Z"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var e runlog.LogEntry
-		if err := decodeLine(line, &e); err != nil {
+		if err := decodeLine(line, &e, nil); err != nil {
 			return
 		}
 		var m map[string]string

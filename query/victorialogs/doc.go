@@ -8,13 +8,18 @@
 // # How records are found
 //
 // VictoriaLogs keeps OTLP resource attributes as stream fields and record
-// attributes as fields, with their dotted names. runlog puts the run, the
-// step, the source, the attempt and the activation in the resource, so each
-// activation is one stream and a query selects a run's streams with a
-// stream filter, {"cicd.pipeline.run.id"="..."}. Every value and field
-// name is a quoted LogsQL string (VictoriaLogs reads them with Go's
-// unquoting rules), so ids and grep text made of LogsQL syntax match
-// exactly and never change the query.
+// attributes as fields, with their dotted names, and gives each entry its
+// stream's fields as fields too. runlog puts the run, the step, the
+// source, the attempt and the activation in the resource (each activation
+// is one stream); other writers may put the run on every record. So a
+// query matches them with exact field filters,
+// "cicd.pipeline.run.id":="...", which find both places; a Config
+// Convention whose attributes are in the resource only is queried with a
+// stream filter, {"cicd.pipeline.run.id"="..."}, from the stream index.
+// Config.Convention also names the attributes (resource.CICD by default,
+// or ZenML's). Every value and field name is a quoted LogsQL string
+// (VictoriaLogs reads them with Go's unquoting rules), so ids and grep
+// text made of LogsQL syntax match exactly and never change the query.
 //
 // # Reading
 //

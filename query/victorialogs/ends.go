@@ -12,9 +12,9 @@ import (
 // query's time range, oldest first.
 func (c *Client) ends(ctx context.Context, q *runlog.Query, sp span) ([]runlog.End, error) {
 	var ends []runlog.End
-	err := c.rows(ctx, filter(q, true)+sp.filter(), func(line []byte) error {
+	err := c.rows(ctx, filter(&c.conv, q, true)+sp.filter(), func(line []byte) error {
 		var e runlog.LogEntry
-		if err := decodeLine(line, &e); err != nil {
+		if err := decodeLine(line, &e, c.mapping); err != nil {
 			return err
 		}
 		if end, ok := resource.EndOf(&e); ok {

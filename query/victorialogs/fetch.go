@@ -33,7 +33,7 @@ func (c *Client) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	p := runlog.Page{Next: q.Cursor}
 	if left, ok := asked.past(cur.Last, q.Direction); ok {
 		// Plan, read and merge, window by window, until the page is full.
-		p.Entries, p.More, err = c.page(ctx, filter(&q, false), left, q.EffectiveLimit(), q.Direction, &cur)
+		p.Entries, p.More, err = c.page(ctx, filter(&c.conv, &q, false), left, q.EffectiveLimit(), q.Direction, &cur)
 		if err != nil {
 			return runlog.Page{}, err
 		}

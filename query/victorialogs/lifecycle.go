@@ -36,11 +36,11 @@ type runCursor struct {
 // limit runs whose last record is at or before atMost and before before
 // (zero: any): one row per run with its last (_time) and first times, its
 // steps and its records, newest first.
-func listRunsLogsQL(atMost, before time.Time, limit int) string {
-	run, step := quote(resource.RunID), quote(resource.StepID)
+func listRunsLogsQL(conv *resource.Convention, atMost, before time.Time, limit int) string {
+	run, step := quote(conv.RunID), quote(conv.StepID)
 	var b strings.Builder
-	// The stream filter leaves out, at the index, streams without a run.
-	b.WriteString("{" + run + `!=""}`)
+	// A stream filter leaves out, at the index, streams without a run.
+	b.WriteString(anyRun(conv))
 	// count_uniq of (step, run) counts the run level (no step) as one.
 	b.WriteString(" | stats by (" + run + ") max(_time) _time, min(_time) first, count_uniq(" + step + ", " + run + ") steps, count() if (!" + quote(resource.End) + `:="true") records`)
 	switch {
@@ -74,12 +74,12 @@ func (c *Client) ListRuns(ctx context.Context, q runlog.RunQuery) (runlog.RunPag
 	}
 	limit := q.EffectiveLimit()
 	var runs []runlog.RunInfo
-	err := c.rows(ctx, listRunsLogsQL(atMost, q.Before, limit+1+len(cur.Seen)), func(line []byte) error {
+	err := c.rows(ctx, listRunsLogsQL(&c.conv, atMost, q.Before, limit+1+len(cur.Seen)), func(line []byte) error {
 		var row map[string]string
 		if err := json.Unmarshal(line, &row); err != nil {
 			return err
 		}
-		id := row[resource.RunID]
+		id := row[c.conv.RunID]
 		if q.Cursor != "" && slices.Contains(cur.Seen, id) {
 			if t, _ := time.Parse(time.RFC3339Nano, row["_time"]); t.UnixNano() == cur.Last {
 				return nil
@@ -125,8 +125,10 @@ func (c *Client) ListRuns(ctx context.Context, q runlog.RunQuery) (runlog.RunPag
 	return p, nil
 }
 
-// runFilter is the LogsQL filter of every record of run: a stream filter.
-func runFilter(run string) string { return "{" + quote(resource.RunID) + "=" + quote(run) + "}" }
+// runFilter is the LogsQL filter of every record of run.
+func (c *Client) runFilter(run string) string {
+	return runFields(&c.conv, [][2]string{{c.conv.RunID, run}})
+}
 
 // DeleteRun asks VictoriaLogs to delete every record of run, in the
 // client's tenant: POST /delete/run_task with the run's stream filter. The
@@ -141,7 +143,7 @@ func (c *Client) DeleteRun(ctx context.Context, run string) (runlog.DeleteReport
 	if run == "" {
 		return rep, &runlog.Error{Kind: runlog.ErrInvalid, Op: "delete", Store: c.URL(), Err: errors.New("no run id given")}
 	}
-	n, _, _, err := c.stats(ctx, runFilter(run))
+	n, _, _, err := c.stats(ctx, c.runFilter(run))
 	if err != nil {
 		return rep, opError(err, "delete")
 	}
@@ -150,7 +152,7 @@ func (c *Client) DeleteRun(ctx context.Context, run string) (runlog.DeleteReport
 		rep.Detail = "nothing stored for this run in " + c.URL()
 		return rep, nil
 	}
-	body, err := c.call(ctx, "/delete/run_task", url.Values{"filter": {runFilter(run)}})
+	body, err := c.call(ctx, "/delete/run_task", url.Values{"filter": {c.runFilter(run)}})
 	if err != nil {
 		return rep, err
 	}

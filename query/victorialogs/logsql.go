@@ -16,19 +16,19 @@ import (
 func quote(s string) string { return strconv.Quote(s) }
 
 // filter builds the LogsQL filter of q's entries, or, with markers, of the
-// end markers of q's run (step, source): a stream filter on the resource
-// attributes runlog writes (each activation is one stream), then the
-// level, the text, and the end-marker test.
-func filter(q *runlog.Query, markers bool) string {
+// end markers of q's run (step, source): the run, step and source by
+// convention conv (see runFields), then the level, the text, and the
+// end-marker test.
+func filter(conv *resource.Convention, q *runlog.Query, markers bool) string {
 	var b strings.Builder
-	b.WriteString("{" + quote(resource.RunID) + "=" + quote(q.RunID))
+	eq := [][2]string{{conv.RunID, q.RunID}}
 	if q.StepID != "" {
-		b.WriteString(", " + quote(resource.StepID) + "=" + quote(q.StepID))
+		eq = append(eq, [2]string{conv.StepID, q.StepID})
 	}
 	if q.Source != "" {
-		b.WriteString(", " + quote(resource.Source) + "=" + quote(q.Source))
+		eq = append(eq, [2]string{conv.Source, q.Source})
 	}
-	b.WriteString("}")
+	b.WriteString(runFields(conv, eq))
 	if markers {
 		b.WriteString(" " + quote(resource.End) + `:="true"`)
 		return b.String()
@@ -45,15 +45,64 @@ func filter(q *runlog.Query, markers bool) string {
 	return b.String()
 }
 
+// runFields renders the equalities eq (attribute name, value) as a LogsQL
+// filter. Where conv's writers put them in the resource only, it is a
+// stream filter, {"a"="x", "b"="y"}: resource attributes are VictoriaLogs
+// stream fields, found through the stream index without reading a block
+// of any other stream. Where they may be on the record (the default
+// convention: a service's own provider, another SDK), it is exact field
+// filters, "a":="x" "b":="y": VictoriaLogs gives stream fields to every
+// entry as fields too, so these match either place. They cost a look at
+// each block of the time range (its column header and bloom filter, not
+// its values unless the bloom filter may hold the id); docs/victorialogs.md
+// has the figures.
+func runFields(conv *resource.Convention, eq [][2]string) string {
+	var b strings.Builder
+	if conv.Where == resource.InResource {
+		b.WriteString("{")
+		for i, kv := range eq {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quote(kv[0]) + "=" + quote(kv[1]))
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	for i, kv := range eq {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(quote(kv[0]) + ":=" + quote(kv[1]))
+	}
+	return b.String()
+}
+
+// anyRun is the LogsQL filter of every record that names a run, by conv.
+func anyRun(conv *resource.Convention) string {
+	if conv.Where == resource.InResource {
+		return "{" + quote(conv.RunID) + `!=""}`
+	}
+	return quote(conv.RunID) + ":*"
+}
+
 // readPipe follows every query that reads entries: _stream repeats the
 // stream fields each entry has anyway.
 const readPipe = " | delete _stream, _stream_id"
 
-// LogsQL returns the LogsQL query with which Fetch reads the entries q
-// selects, before it adds the time range of each window: the query to run
-// with another client (curl, vlogscli) to see what runlog reads. Start,
-// End, Limit, Cursor and Direction do not appear in it.
-func LogsQL(q runlog.Query) string { return filter(&q, false) + readPipe }
+// LogsQL returns the LogsQL query with which a Client of the default
+// convention (resource.CICD) reads the entries q selects, before it adds
+// the time range of each window: the query to run with another client
+// (curl, vlogscli) to see what runlog reads. Start, End, Limit, Cursor and
+// Direction do not appear in it. [Client.LogsQL] is that of a client's
+// own convention.
+func LogsQL(q runlog.Query) string {
+	conv := resource.CICD()
+	return filter(&conv, &q, false) + readPipe
+}
+
+// LogsQL is [LogsQL] by the client's convention.
+func (c *Client) LogsQL(q runlog.Query) string { return filter(&c.conv, &q, false) + readPipe }
 
 // timeRange renders [lo, hi) in nanoseconds as a LogsQL time filter; zero
 // hi means no upper bound.

@@ -7,21 +7,48 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/resource"
 )
 
 func TestFilter(t *testing.T) {
-	got := filter(&runlog.Query{RunID: "r1", StepID: "train", Source: "step", Contains: "loss", MinLevel: runlog.LevelWarn}, false)
-	want := `{"cicd.pipeline.run.id"="r1", "cicd.pipeline.task.run.id"="train", "runlog.source"="step"} severity_number:>=13 _msg:*"loss"* !"runlog.end":="true"`
+	cicd := resource.CICD()
+	got := filter(&cicd, &runlog.Query{RunID: "r1", StepID: "train", Source: "step", Contains: "loss", MinLevel: runlog.LevelWarn}, false)
+	// The default convention may be on the record: field filters, which
+	// match stream fields too.
+	want := `"cicd.pipeline.run.id":="r1" "cicd.pipeline.task.run.id":="train" "runlog.source":="step" severity_number:>=13 _msg:*"loss"* !"runlog.end":="true"`
 	if got != want {
 		t.Errorf("filter =\n%s\nwant\n%s", got, want)
 	}
-	if got, want := LogsQL(runlog.Query{RunID: "r1", StepID: "train", Limit: 5}), `{"cicd.pipeline.run.id"="r1", "cicd.pipeline.task.run.id"="train"} !"runlog.end":="true" | delete _stream, _stream_id`; got != want {
+	if got, want := LogsQL(runlog.Query{RunID: "r1", StepID: "train", Limit: 5}), `"cicd.pipeline.run.id":="r1" "cicd.pipeline.task.run.id":="train" !"runlog.end":="true" | delete _stream, _stream_id`; got != want {
 		t.Errorf("LogsQL =\n%s\nwant\n%s", got, want)
 	}
-	got = filter(&runlog.Query{RunID: `a"b`, StepID: "s", Contains: "x"}, true)
-	want = `{"cicd.pipeline.run.id"="a\"b", "cicd.pipeline.task.run.id"="s"} "runlog.end":="true"`
+	got = filter(&cicd, &runlog.Query{RunID: `a"b`, StepID: "s", Contains: "x"}, true)
+	want = `"cicd.pipeline.run.id":="a\"b" "cicd.pipeline.task.run.id":="s" "runlog.end":="true"`
 	if got != want {
 		t.Errorf("marker filter =\n%s\nwant\n%s", got, want)
+	}
+	// A convention of the resource alone: the stream index.
+	res := cicd
+	res.Where = resource.InResource
+	got = filter(&res, &runlog.Query{RunID: "r1", StepID: "train", Source: "step"}, false)
+	want = `{"cicd.pipeline.run.id"="r1", "cicd.pipeline.task.run.id"="train", "runlog.source"="step"} !"runlog.end":="true"`
+	if got != want {
+		t.Errorf("resource filter =\n%s\nwant\n%s", got, want)
+	}
+	zenml, err := resource.ConventionNamed("zenml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = filter(&zenml, &runlog.Query{RunID: "r", StepID: "s", Source: "step"}, false)
+	want = `"zenml.pipeline.run.id":="r" "zenml.step.run.id":="s" "zenml.log.source":="step" !"runlog.end":="true"`
+	if got != want {
+		t.Errorf("zenml filter =\n%s\nwant\n%s", got, want)
+	}
+	if got, want := anyRun(&cicd), `"cicd.pipeline.run.id":*`; got != want {
+		t.Errorf("anyRun = %s; want %s", got, want)
+	}
+	if got, want := anyRun(&res), `{"cicd.pipeline.run.id"!=""}`; got != want {
+		t.Errorf("anyRun of the resource = %s; want %s", got, want)
 	}
 	sp := span{time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano(), time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC).UnixNano()}
 	if got, want := sp.filter(), " _time:[2026-01-02T03:04:05.000000006Z, 2026-01-02T03:04:06Z)"; got != want {
@@ -71,7 +98,8 @@ func FuzzFilter(f *testing.F) {
 			return
 		}
 		q := runlog.Query{RunID: run, StepID: step, Source: source, Contains: contains}
-		got := filter(&q, false)
+		conv := resource.CICD()
+		got := filter(&conv, &q, false)
 		var want []string
 		for _, v := range []string{run, step, source, contains} {
 			if v != "" {

@@ -66,7 +66,7 @@ func (c *Client) read(ctx context.Context, f string, w span, n int, out []runlog
 			for ch := range work {
 				start := 0
 				for i, end := range ch.ends {
-					if err := decodeString(ch.s[start:end], &all[ch.at+i]); err != nil {
+					if err := decodeString(ch.s[start:end], &all[ch.at+i], c.mapping); err != nil {
 						mu.Lock()
 						if firstBad == nil {
 							firstBad = c.badLine([]byte(ch.s[start:end]), err)
