@@ -2,6 +2,7 @@ package attach_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -184,4 +185,32 @@ func TestNoProvider(t *testing.T) {
 		t.Fatal("Activate without a provider succeeded")
 	}
 	t.Log(err)
+}
+
+// TestOtherStoresActivation: a record whose context carries another
+// store's activation is that store's business: left alone, not given to
+// this processor's innermost activation.
+func TestOtherStoresActivation(t *testing.T) {
+	runs, lp, ff := service(t)
+	other, _, _ := service(t)
+	ctx, err := runs.Activate(t.Context(), runlog.Scope{RunID: "mine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	octx, err := other.Activate(t.Context(), runlog.Scope{RunID: "theirs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(lp))
+	log.InfoContext(octx, "with the other store's step")
+	log.InfoContext(ctx, "mine")
+	if err := errors.Join(other.Deactivate(octx), runs.Deactivate(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	for run, want := range map[string]int{"mine": 1, "theirs": 0} {
+		p, err := ff.Fetch(t.Context(), runlog.Query{RunID: run})
+		if err != nil || len(p.Entries) != want {
+			t.Errorf("run %s in this service's file: %+v, %v; want %d entries", run, p.Entries, err, want)
+		}
+	}
 }
