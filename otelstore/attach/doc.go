@@ -73,11 +73,13 @@
 //     a record, but runlog cannot say how many the service's processors
 //     dropped (the end marker's dropped count stays 0), nor get them back:
 //     there is no spool in this mode.
-//   - prevented, with a processor that does not drop: sdk/log's
+//   - prevented in the processor, with one that does not drop: sdk/log's
 //     SimpleProcessor (one export per record), or a BatchProcessor whose
-//     queue holds the largest burst (sdklog.WithMaxQueueSize), with an
-//     exporter that retries (otlploghttp retries 429 and 5xx).
-//   - Deactivate's error: the provider's ForceFlush error, which says the
+//     queue holds the largest burst (sdklog.WithMaxQueueSize). The
+//     exporter can still lose a batch: otlploghttp retries 429, 502, 503
+//     and 504, but not a refused connection.
+//   - Deactivate's error: the provider's ForceFlush error (where its
+//     processors report one), which says the
 //     export failed, not which records; run `runlog check` to see.
 //   - a record logged while Deactivate runs, with the ending activation's
 //     context, is stamped before the marker or not at all; one stamped just
