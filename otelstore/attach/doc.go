@@ -79,8 +79,8 @@
 //     exporter can still lose a batch: otlploghttp retries 429, 502, 503
 //     and 504, but not a refused connection.
 //   - Deactivate's error: the provider's ForceFlush error (where its
-//     processors report one), which says the
-//     export failed, not which records; run `runlog check` to see.
+//     processors report one), which says that an export failed, not which
+//     records; run `runlog check` to see.
 //   - a record logged while Deactivate runs, with the ending activation's
 //     context, is stamped before the marker or not at all; one stamped just
 //     before may reach the exporter after ForceFlush returned, as it would
