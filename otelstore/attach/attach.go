@@ -187,15 +187,21 @@ func (p *Processor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 // that its late records are counted, not given to another.
 func (p *Processor) route(ctx context.Context) *activation {
 	if ra, ok := runlog.FromContext(ctx); ok {
-		if ra.Owner != runlog.LogStore(p) {
-			return nil // another store's: not ours to stamp
-		}
-		return ra.Handler.(*handler).act
+		return p.own(ra) // nil for another store's: not ours to stamp
 	}
 	if p.opts.ContextOnly {
 		return nil
 	}
 	return p.innermost.Load()
+}
+
+// own returns ra as one of p's activations, nil when ra is another
+// store's.
+func (p *Processor) own(ra *runlog.Activation) *activation {
+	if h, ok := ra.Handler.(*handler); ok && ra.Owner == runlog.LogStore(p) {
+		return h.act
+	}
+	return nil
 }
 
 // endKey marks the context of an end marker's Emit.
@@ -292,12 +298,13 @@ func (p *Processor) Deactivate(ctx context.Context) error {
 func (p *Processor) lookup(ctx context.Context) *activation {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if ra, ok := runlog.FromContext(ctx); ok && ra.Owner == runlog.LogStore(p) {
-		a := ra.Handler.(*handler).act
-		if slices.Contains(p.active, a) {
-			return a
+	if ra, ok := runlog.FromContext(ctx); ok {
+		if a := p.own(ra); a != nil {
+			if slices.Contains(p.active, a) {
+				return a
+			}
+			return nil // ended already
 		}
-		return nil
 	}
 	if n := len(p.active); n > 0 {
 		return p.active[n-1]
