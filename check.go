@@ -66,12 +66,12 @@ type Completeness struct {
 	Missing uint64
 	Gaps    []Gap
 	// Ended reports that the end marker was read; Dropped, Rejected,
-	// Redacted and Cause are its (see End). Rejected records are among
-	// the missing ones: the backend refused them.
+	// Redacted, Cause and Result are its (see End). Rejected records are
+	// among the missing ones: the backend refused them.
 	Ended              bool
 	Dropped            uint64
 	Rejected, Redacted uint64
-	Cause              string
+	Cause, Result      string
 	// Damaged lists what could not be read (Page.Damaged), once each; any
 	// makes the Status StatusDamaged.
 	Damaged []Damage
@@ -85,6 +85,9 @@ func (c Completeness) String() string {
 	}
 	if c.Ended {
 		fmt.Fprintf(&b, ", ended %s", c.Cause)
+		if c.Result != "" {
+			fmt.Fprintf(&b, " (%s)", c.Result)
+		}
 	}
 	if c.Missing > 0 {
 		gaps := make([]string, len(c.Gaps))
@@ -219,7 +222,7 @@ func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 			if a.c.Ended {
 				continue // listed on more than one page
 			}
-			a.c.Ended, a.c.Dropped, a.c.Cause = true, end.Dropped, end.Cause
+			a.c.Ended, a.c.Dropped, a.c.Cause, a.c.Result = true, end.Dropped, end.Cause, end.Result
 			a.c.Rejected, a.c.Redacted = end.Rejected, end.Redacted
 			a.c.Expected = end.Last
 		}

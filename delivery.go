@@ -15,7 +15,12 @@ const (
 	CauseError  = "error"  // the step returned an error
 	CausePanic  = "panic"  // the step panicked (the panic is logged with its stack first)
 	CauseSignal = "signal" // the process was told to stop (SIGINT, SIGTERM, ...)
+	// CauseTimeout: the step ran out of time (its context's deadline).
+	CauseTimeout = "timeout"
 )
+
+// Each cause also has a result in the words of the OpenTelemetry CI/CD
+// conventions (ResultOf), which the end marker carries next to it.
 
 type causeKey struct{}
 
@@ -44,6 +49,8 @@ func CauseFrom(ctx context.Context) string {
 //     exception.message) and returned, joined with Deactivate's error;
 //   - CauseSignal when it returns after ctx was cancelled by
 //     signal.NotifyContext;
+//   - CauseTimeout when it returns an error after ctx's deadline passed,
+//     or an error that is context.DeadlineExceeded;
 //   - CausePanic when it panics: the panic value and its stack are logged
 //     (ERROR, exception.type "panic", exception.stacktrace) before the end
 //     marker, the activation is flushed, and the panic goes on.
@@ -77,6 +84,9 @@ func Run(ctx context.Context, s LogStore, sc Scope, fn func(ctx context.Context)
 	case ctx.Err() != nil && isSignal(context.Cause(ctx)):
 		cause = CauseSignal
 		log.WarnContext(actx, "stopped: "+context.Cause(ctx).Error())
+	case errors.Is(ferr, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		cause = CauseTimeout
+		log.ErrorContext(actx, "step timed out: "+ferr.Error(), slog.String("exception.message", ferr.Error()))
 	default:
 		cause = CauseError
 		log.ErrorContext(actx, "step failed: "+ferr.Error(), slog.String("exception.message", ferr.Error()))

@@ -194,6 +194,10 @@ type End struct {
 	// Cause says how the activation ended: one of the Cause constants
 	// (CauseOK, CauseError, ...) or what the store was told.
 	Cause string
+	// Result is the cause in the words of the OpenTelemetry CI/CD
+	// conventions (ResultSuccess, ResultFailure, ...; see ResultOf), as the
+	// marker's cicd.pipeline.task.run.result records it.
+	Result string
 }
 
 // Fetcher is the read half of a LogStore: what a query adapter for a

@@ -55,4 +55,11 @@
 // appends OTLP JSON lines, the format of the OpenTelemetry Collector's file
 // exporter, for the embedded local store; any sdk/log exporter works, such
 // as otlploghttp's.
+//
+// # A service's own pipeline
+//
+// A Go service that already has a LoggerProvider, with its processors and
+// exporters, attaches activations to it with package otelstore/attach
+// instead: an sdk/log Processor that stamps each record with its
+// activation's scope and writes the end marker through that provider.
 package otelstore

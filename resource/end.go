@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"cmp"
 	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -13,7 +14,8 @@ import (
 // Deactivate: EndCount records were logged before it, EndDropped of them
 // were refused by the drop overflow policy, EndRejected refused by the
 // backend, EndRedacted had a secret replaced, and EndCause says how the
-// activation ended (runlog.CauseOK ...). The marker is numbered like a
+// activation ended (runlog.CauseOK ...), and EndResult says it in the
+// words of the OpenTelemetry CI/CD conventions (runlog.ResultOf). The marker is numbered like a
 // record, so records 1..(its sequence - 1) precede it. It is never an
 // entry: readers report it in runlog.Page.Ends.
 //
@@ -32,13 +34,18 @@ const (
 	// record before the marker by then.
 	EndRedacted = "runlog.end.redacted"
 	EndRejected = "runlog.end.rejected"
+	// EndResult is the semantic-convention attribute of a task run's
+	// result (success, failure, error, timeout, cancellation, skip), on
+	// the marker only: the result is known when the activation ends.
+	EndResult = "cicd.pipeline.task.run.result"
 )
 
 // endMessage is the marker's body: Loki drops empty lines.
 const endMessage = "end of activation"
 
 // EndRecord returns the end marker e stands for, as the record the write
-// path emits: e.Time, e.Count, e.Dropped and e.Cause are written; the
+// path emits: e.Time, e.Count, e.Dropped, e.Cause and e.Result
+// (runlog.ResultOf(e.Cause) when empty) are written; the
 // scope, the activation id and the sequence are the activation's, added
 // as for any record.
 func EndRecord(e runlog.End) otellog.Record {
@@ -52,6 +59,7 @@ func EndRecord(e runlog.End) otellog.Record {
 		attribute.Int64(EndCount, int64(e.Count)),
 		attribute.Int64(EndDropped, int64(e.Dropped)),
 		attribute.String(EndCause, e.Cause),
+		attribute.String(EndResult, cmp.Or(e.Result, runlog.ResultOf(e.Cause))),
 	)
 	return r
 }
@@ -74,7 +82,9 @@ func EndOf(e *runlog.LogEntry) (runlog.End, bool) {
 	rejected, _ := strconv.ParseUint(e.Attributes[EndRejected], 10, 64)
 	redacted, _ := strconv.ParseUint(e.Attributes[EndRedacted], 10, 64)
 	end := runlog.End{RunID: e.RunID, StepID: e.StepID, Source: e.Source, ActivationID: e.ActivationID,
-		Time: e.Time, Count: n, Dropped: dropped, Rejected: rejected, Redacted: redacted, Cause: e.Attributes[EndCause]}
+		Time: e.Time, Count: n, Dropped: dropped, Rejected: rejected, Redacted: redacted, Cause: e.Attributes[EndCause],
+		// A marker written before the result was recorded: derived alike.
+		Result: cmp.Or(e.Attributes[EndResult], runlog.ResultOf(e.Attributes[EndCause]))}
 	if e.Sequence > 0 {
 		end.Last = e.Sequence - 1
 	}

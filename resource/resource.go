@@ -276,7 +276,7 @@ var fromLoki = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{RunID, StepID, PipelineName, TaskName, ServiceName, Source, Attempt, ActivationID,
 		Sequence, RecordUID, ChunkIndex, ChunkTotal, CodeFilePath, CodeLineNumber, CodeFunctionName,
-		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause, EndRedacted, EndRejected,
+		ExceptionMessage, ExceptionType, End, EndCount, EndDropped, EndCause, EndRedacted, EndRejected, EndResult,
 		Stream, ExitCode, ExitCause, ExitSignal, LineContinues} {
 		m[Loki(k)] = k
 	}

@@ -367,7 +367,7 @@ func TestSteps(t *testing.T) {
 	if done["step_id"] != "done" || done["status"] != "complete" || done["records"] != 2.0 || done["first"] == nil {
 		t.Errorf("done: %v", done)
 	}
-	if a := done["activations"].([]any)[0].(map[string]any); a["cause"] != "ok" || a["ended"] != true {
+	if a := done["activations"].([]any)[0].(map[string]any); a["cause"] != "ok" || a["result"] != "success" || a["ended"] != true {
 		t.Errorf("done's activation: %v", a)
 	}
 	if live["step_id"] != "live" || live["status"] != "running" {
@@ -469,7 +469,7 @@ func TestStream(t *testing.T) {
 		}
 		var end map[string]any
 		json.Unmarshal([]byte(ev[2]), &end)
-		if end["cause"] != "ok" || end["step_id"] != "s" {
+		if end["cause"] != "ok" || end["result"] != "success" || end["step_id"] != "s" {
 			t.Errorf("end: %s", ev[2])
 		}
 		if err := serve.Validate("EndEvent", end); err != nil {

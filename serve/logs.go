@@ -577,7 +577,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 		if end != nil || quiet {
 			ev := endEvent{RunID: q.RunID, StepID: q.StepID, Source: q.Source, After: c.encode()}
 			if end != nil {
-				ev.Cause, ev.ActivationID = end.Cause, end.ActivationID
+				ev.Cause, ev.Result, ev.ActivationID = end.Cause, end.Result, end.ActivationID
 			} else {
 				ev.Cause = "quiet"
 			}
@@ -618,6 +618,9 @@ type endEvent struct {
 	// Cause is the end marker's exit cause, or "quiet": a tail of a whole
 	// run stopped after every activation seen had ended.
 	Cause string `json:"cause"`
+	// Result is the end marker's CI/CD result (success, failure, ...);
+	// none with "quiet".
+	Result string `json:"result,omitempty"`
 	// After resumes after the last entry sent.
 	After string `json:"after"`
 }

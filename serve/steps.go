@@ -50,6 +50,7 @@ type activationJSON struct {
 	Gaps         []gapJSON    `json:"gaps"`
 	Ended        bool         `json:"ended"`
 	Cause        string       `json:"cause"`
+	Result       string       `json:"result"`
 	Dropped      uint64       `json:"dropped"`
 	Rejected     uint64       `json:"rejected"`
 	Redacted     uint64       `json:"redacted"`
@@ -138,7 +139,7 @@ func (s *server) steps(w http.ResponseWriter, r *http.Request) {
 		st := &body.Steps[len(body.Steps)-1]
 		a := activationJSON{ActivationID: c.Activation, Source: c.Source, Status: string(c.Status), Records: c.Received,
 			Received: c.Received, Duplicates: c.Duplicates, Expected: c.Expected, Missing: c.Missing, Gaps: []gapJSON{},
-			Ended: c.Ended, Cause: c.Cause, Dropped: c.Dropped, Rejected: c.Rejected, Redacted: c.Redacted, Damaged: []damageJSON{}}
+			Ended: c.Ended, Cause: c.Cause, Result: c.Result, Dropped: c.Dropped, Rejected: c.Rejected, Redacted: c.Redacted, Damaged: []damageJSON{}}
 		for _, g := range c.Gaps {
 			a.Gaps = append(a.Gaps, gapJSON{g.From, g.To})
 		}

@@ -75,6 +75,7 @@ type checkJSON struct {
 	Rejected     uint64       `json:"rejected"`
 	Redacted     uint64       `json:"redacted"`
 	Cause        string       `json:"cause"`
+	Result       string       `json:"result"` // cicd.pipeline.task.run.result: success, failure, ...
 	Damaged      []damageJSON `json:"damaged"`
 }
 
@@ -103,7 +104,7 @@ func toCheckJSON(cs []runlog.Completeness) []checkJSON {
 		out[i] = checkJSON{RunID: c.RunID, StepID: c.StepID, Source: c.Source, ActivationID: c.Activation,
 			Status: string(c.Status), Received: c.Received, Duplicates: c.Duplicates, Expected: c.Expected,
 			Missing: c.Missing, Gaps: gaps, Ended: c.Ended, Dropped: c.Dropped, Rejected: c.Rejected,
-			Redacted: c.Redacted, Cause: c.Cause, Damaged: damaged}
+			Redacted: c.Redacted, Cause: c.Cause, Result: c.Result, Damaged: damaged}
 	}
 	return out
 }

@@ -72,7 +72,7 @@ export async function listRuns(cursor, limit, signal) {
 }
 
 // steps returns the run's activations, each with its step_id, source,
-// status, received, missing, first, last, cause (and attempt where the
+// status, received, missing, first, last, cause, result (and attempt where the
 // server gives it).
 export async function steps(run, signal) {
   let b;

@@ -249,6 +249,7 @@ function renderSteps(p, s) {
       let t = fmtCount(act.received ?? act.records);
       if (act.missing) t += " (" + fmtCount(act.missing) + " missing)";
       if (act.cause) t += " · " + act.cause;
+      if (act.result) t += " (" + act.result + ")";
       ai.appendChild(el("span", "count", t));
       ai.title = escape(act.activation_id || "");
       acts.appendChild(ai);
