@@ -26,9 +26,11 @@ type preparer struct {
 	redacted uint64    // records that had a secret replaced
 }
 
-// prepare appends to out the records of batch, in order, each numbered,
-// with valid UTF-8, secrets redacted, a timestamp later than the one
-// before, and long messages split into chunks. Timestamps strictly increase within an
+// prepare readies the records of batch, in order: each numbered, with
+// valid UTF-8, secrets redacted, a timestamp later than the one before,
+// and long messages split into chunks. It returns batch itself, prepared
+// in place, unless a message was split; then out, with every record and
+// chunk appended. Timestamps strictly increase within an
 // activation (by a nanosecond where the clock did not move) because Loki
 // keeps one of two entries of a stream with the same timestamp and line:
 // two identical lines logged in the same clock tick, or two identical
@@ -41,6 +43,7 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 		b.lastTS = ts
 		return ts
 	}
+	split := false
 	for i := range batch {
 		r := &batch[i]
 		ts := r.Timestamp()
@@ -68,8 +71,13 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 			b.seq++
 			r.SetTimestamp(next(ts))
 			r.AddAttributes(attribute.Int64(resource.Sequence, int64(b.seq)))
-			out = append(out, *r)
+			if split {
+				out = append(out, *r)
+			}
 			continue
+		}
+		if !split {
+			out, split = append(out, batch[:i]...), true
 		}
 		chunks := splitUTF8(msg, b.maxMsg)
 		uid := fmt.Sprintf("%s-%d", b.activationID, b.seq+1)
@@ -86,6 +94,9 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 			)
 			out = append(out, cr)
 		}
+	}
+	if !split {
+		return batch
 	}
 	return out
 }

@@ -23,6 +23,7 @@ type Store struct {
 	opts   Options
 	router *router.Router
 	redact *redactor // nil: nothing to redact
+	memory *budget   // Options.MemoryMaxBytes, across activations
 
 	mu   sync.Mutex
 	acts map[*runlog.Activation]*activation // in force
@@ -43,6 +44,7 @@ var (
 type activation struct {
 	runlog.Activation
 	provider *sdklog.LoggerProvider
+	logs     queueProvider // what the bridge logs to (emit.go)
 	proc     *processor
 	exporter sdklog.Exporter
 }
@@ -54,7 +56,7 @@ func New(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, acts: map[*runlog.Activation]*activation{},
 		router: router.New(router.Options{Console: opts.Console, Stdio: opts.CaptureStdio}),
-		redact: newRedactor(opts.Redact)}
+		redact: newRedactor(opts.Redact), memory: newBudget(opts.MemoryMaxBytes)}
 	if !opts.NoSpool {
 		s.spool = &spool{dir: opts.SpoolDir, sync: opts.SpoolSync, maxBytes: opts.SpoolMaxBytes, maxAge: opts.SpoolMaxAge}
 	}
@@ -108,21 +110,20 @@ func (s *Store) newActivation(ctx context.Context, sc runlog.Scope) (*activation
 		return nil, err
 	}
 	a.exporter = exp
-	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool, s.redact)
-	a.provider = sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.New(sc, a.ID, s.opts.Resource)),
-		sdklog.WithProcessor(a.proc),
-	)
+	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool, s.redact, s.memory)
+	res := resource.New(sc, a.ID, s.opts.Resource)
+	a.provider = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(a.proc))
+	a.logs = queueProvider{l: newQueueLogger(res, a.proc.q, a.provider.Logger(s.opts.LoggerName), s.opts.LoggerName)}
 	return a, nil
 }
 
 // sink is the handler the router gives the activation's records: the
-// otelslog bridge to its LoggerProvider, at the store's minimum level.
+// otelslog bridge to its queueLogger, at the store's minimum level.
 func (a *activation) sink(o *Options) slog.Handler {
 	h := &levelSink{min: o.MinLevel.Slog(), Handler: otelslog.NewHandler(o.LoggerName,
-		otelslog.WithLoggerProvider(a.provider), otelslog.WithSource(!o.NoSource))}
+		otelslog.WithLoggerProvider(a.logs), otelslog.WithSource(!o.NoSource))}
 	if !o.NoSource {
-		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.provider))
+		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.logs))
 	}
 	return h
 }

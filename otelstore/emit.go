@@ -1,0 +1,154 @@
+package otelstore
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/log/embedded"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkresource "go.opentelemetry.io/otel/sdk/resource"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// queueLogger is the otel/log Logger behind an activation's otelslog
+// bridge: the first stage of the write path, between the bridge and the
+// queue.
+//
+// The SDK's own logger would copy each record the bridge makes into an
+// sdk/log Record one attribute at a time, every addition checked for
+// duplicate keys through a map from a sync.Pool, and the processor would
+// then clone it once more to queue it: about a third of the cost of a
+// log call. queueLogger fills a copy of a template record (the resource,
+// scope and attribute limits of the activation's provider) with one
+// SetAttributes of the attributes, deduplicated in place as the SDK does
+// (the last value wins, at the first key's place), and queues that copy
+// itself. Records it does not cover — one carrying an error, whose
+// exception.* attributes the SDK derives, an event, a body that is not a
+// string, a group with repeated keys, more than maxFastAttrs attributes
+// — go through the SDK's logger, so every record is stored as the SDK
+// would have stored it.
+type queueLogger struct {
+	embedded.Logger
+	tmpl sdklog.Record // from a provider that allows duplicate keys: they are removed here
+	q    *queue
+	sdk  log.Logger // the activation's provider's, for the records above
+}
+
+// maxFastAttrs is the most attributes a record may have on the fast path:
+// deduplication is quadratic there.
+const maxFastAttrs = 32
+
+// queueProvider hands the bridge its queueLogger, whatever name it asks.
+type queueProvider struct {
+	embedded.LoggerProvider
+	l *queueLogger
+}
+
+func (p queueProvider) Logger(string, ...log.LoggerOption) log.Logger { return p.l }
+
+// newQueueLogger returns the queueLogger of an activation: its records go
+// to q with resource res and the scope of logger name; sdk is the
+// activation's provider's logger of that name, for the records the fast
+// path leaves. The template comes from a provider of its own, made and
+// shut down here, that allows duplicate keys: the fast path removes them
+// before SetAttributes, which would otherwise look for them again through
+// a map.
+func newQueueLogger(res *sdkresource.Resource, q *queue, sdk log.Logger, name string) *queueLogger {
+	l := &queueLogger{q: q, sdk: sdk}
+	tp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithAllowKeyDuplication(),
+		sdklog.WithProcessor(templateProcessor{&l.tmpl}))
+	tp.Logger(name).Emit(context.Background(), log.Record{})
+	_ = tp.Shutdown(context.Background())
+	return l
+}
+
+// templateProcessor keeps the one record a template provider emits.
+type templateProcessor struct{ r *sdklog.Record }
+
+func (p templateProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
+	*p.r = r.Clone()
+	return nil
+}
+func (templateProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (templateProcessor) Shutdown(context.Context) error                         { return nil }
+func (templateProcessor) ForceFlush(context.Context) error                       { return nil }
+
+// Enabled lets everything through: the activation's sink checks the
+// level before the bridge builds a record.
+func (l *queueLogger) Enabled(context.Context, log.EnabledParameters) bool { return true }
+
+func (l *queueLogger) Emit(ctx context.Context, r log.Record) {
+	var buf [maxFastAttrs]attribute.KeyValue
+	kvs, ok := l.fastAttrs(&r, buf[:0])
+	if !ok {
+		l.sdk.Emit(ctx, r)
+		return
+	}
+	rec := l.tmpl
+	ts := r.Timestamp()
+	rec.SetTimestamp(ts)
+	// The bridge leaves the observed time to the SDK, which reads the
+	// clock again; the record was observed when slog made it.
+	obs := r.ObservedTimestamp()
+	if obs.IsZero() {
+		obs = ts
+		if obs.IsZero() {
+			obs = time.Now()
+		}
+	}
+	rec.SetObservedTimestamp(obs)
+	rec.SetSeverity(r.Severity())
+	rec.SetSeverityText(r.SeverityText())
+	rec.SetBody(r.Body())
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		rec.SetTraceID(sc.TraceID())
+		rec.SetSpanID(sc.SpanID())
+		rec.SetTraceFlags(sc.TraceFlags())
+	}
+	rec.SetAttributes(kvs...)
+	if err := l.q.enqueue(ctx, &rec, true, false); err != nil {
+		otel.Handle(err) // as the SDK's logger does with its processors' errors
+	}
+}
+
+// fastAttrs appends r's attributes to kvs without duplicate keys, or
+// reports that r is not for the fast path.
+func (l *queueLogger) fastAttrs(r *log.Record, kvs []attribute.KeyValue) ([]attribute.KeyValue, bool) {
+	if r.Err() != nil || r.EventName() != "" || r.Body().Type() != attribute.STRING || r.AttributesLen() > maxFastAttrs {
+		return nil, false
+	}
+	ok := true
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		if kv.Value.Type() == attribute.MAP && repeats(kv.Value.AsMap()) {
+			ok = false
+			return false
+		}
+		for i := range kvs {
+			if kvs[i].Key == kv.Key {
+				kvs[i].Value = kv.Value
+				return true
+			}
+		}
+		kvs = append(kvs, kv)
+		return true
+	})
+	return kvs, ok
+}
+
+// repeats reports whether kvs, or a map inside, has a key twice.
+func repeats(kvs []attribute.KeyValue) bool {
+	for i, kv := range kvs {
+		if kv.Value.Type() == attribute.MAP && repeats(kv.Value.AsMap()) {
+			return true
+		}
+		for _, o := range kvs[:i] {
+			if o.Key == kv.Key {
+				return true
+			}
+		}
+	}
+	return false
+}
