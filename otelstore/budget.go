@@ -123,6 +123,7 @@ func (s *share) acquire(n int64, noWait bool) (ok, waited bool) {
 	}
 	if under {
 		b.starved--
+		b.cond.Broadcast() // those above their share may take again
 	}
 	b.waiting.Add(-1)
 	b.mu.Unlock()
