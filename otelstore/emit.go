@@ -25,7 +25,7 @@ import (
 // scope and attribute limits of the activation's provider) with one
 // SetAttributes of the attributes, deduplicated in place as the SDK does
 // (the last value wins, at the first key's place), and queues that copy
-// itself. Records it does not cover — one carrying an error, whose
+// itself (a record of recordPool: no allocation). Records it does not cover — one carrying an error, whose
 // exception.* attributes the SDK derives, an event, a body that is not a
 // string, a group with repeated keys, more than maxFastAttrs attributes
 // — go through the SDK's logger, so every record is stored as the SDK
@@ -87,7 +87,8 @@ func (l *queueLogger) Emit(ctx context.Context, r log.Record) {
 		l.sdk.Emit(ctx, r)
 		return
 	}
-	rec := l.tmpl
+	rec := recordPool.Get().(*sdklog.Record)
+	*rec = l.tmpl
 	ts := r.Timestamp()
 	rec.SetTimestamp(ts)
 	// The bridge leaves the observed time to the SDK, which reads the
@@ -109,7 +110,7 @@ func (l *queueLogger) Emit(ctx context.Context, r log.Record) {
 		rec.SetTraceFlags(sc.TraceFlags())
 	}
 	rec.SetAttributes(kvs...)
-	if err := l.q.enqueue(ctx, &rec, true, false); err != nil {
+	if err := l.q.enqueue(ctx, rec, true, false); err != nil {
 		otel.Handle(err) // as the SDK's logger does with its processors' errors
 	}
 }

@@ -26,16 +26,15 @@ type preparer struct {
 	redacted uint64    // records that had a secret replaced
 }
 
-// prepare readies the records of batch, in order: each numbered, with
-// valid UTF-8, secrets redacted, a timestamp later than the one before,
-// and long messages split into chunks. It returns batch itself, prepared
-// in place, unless a message was split; then out, with every record and
-// chunk appended. Timestamps strictly increase within an
-// activation (by a nanosecond where the clock did not move) because Loki
-// keeps one of two entries of a stream with the same timestamp and line:
-// two identical lines logged in the same clock tick, or two identical
-// chunks, would otherwise become one.
-func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
+// prepare appends to out the records of batch, in order, each numbered,
+// with valid UTF-8, secrets redacted, a timestamp later than the one
+// before, and long messages split into chunks. Timestamps strictly
+// increase within an activation (by a nanosecond where the clock did not
+// move) because Loki keeps one of two entries of a stream with the same
+// timestamp and line: two identical lines logged in the same clock tick,
+// or two identical chunks, would otherwise become one. The records of
+// batch are changed on the way.
+func (b *preparer) prepare(out []sdklog.Record, batch []*sdklog.Record) []sdklog.Record {
 	next := func(ts time.Time) time.Time {
 		if !b.lastTS.IsZero() && !ts.After(b.lastTS) {
 			ts = b.lastTS.Add(time.Nanosecond)
@@ -43,9 +42,7 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 		b.lastTS = ts
 		return ts
 	}
-	split := false
-	for i := range batch {
-		r := &batch[i]
+	for i, r := range batch {
 		ts := r.Timestamp()
 		if ts.IsZero() {
 			ts = r.ObservedTimestamp()
@@ -71,13 +68,8 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 			b.seq++
 			r.SetTimestamp(next(ts))
 			r.AddAttributes(attribute.Int64(resource.Sequence, int64(b.seq)))
-			if split {
-				out = append(out, *r)
-			}
+			out = append(out, *r)
 			continue
-		}
-		if !split {
-			out, split = append(out, batch[:i]...), true
 		}
 		chunks := splitUTF8(msg, b.maxMsg)
 		uid := fmt.Sprintf("%s-%d", b.activationID, b.seq+1)
@@ -94,9 +86,6 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 			)
 			out = append(out, cr)
 		}
-	}
-	if !split {
-		return batch
 	}
 	return out
 }

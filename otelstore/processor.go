@@ -40,8 +40,9 @@ type processor struct {
 
 	// Worker-only buffers, reused, and the size of recent batches, which
 	// decays (see drain).
-	spare, prepared []sdklog.Record
-	highWater       int
+	spare     []*sdklog.Record
+	prepared  []sdklog.Record
+	highWater int
 }
 
 var _ sdklog.Processor = (*processor)(nil)
@@ -166,6 +167,11 @@ func (p *processor) drain(force bool) {
 		return
 	}
 	recs := p.prep.prepare(p.prepared[:0], batch)
+	for _, r := range batch {
+		freeRecord(r) // copied into recs
+	}
+	clear(batch)
+	p.spare = batch[:0]
 	p.numbered.Add(uint64(len(recs)))
 	var end *sdklog.Record
 	all := recs
@@ -183,21 +189,18 @@ func (p *processor) drain(force bool) {
 		end.AddAttributes(attribute.Int64(resource.EndRejected, int64(p.out.rejected.Load())))
 		p.out.deliver(all[len(all)-1:])
 	}
-	// Keep the buffers for the next batches, unless they grew far past
-	// what the recent ones needed: an activation that logged a burst once
-	// does not hold its memory for the rest of its life.
+	// Keep the buffer of records for the next batches while it is small
+	// beside the activation's fair share of the memory bound, and not far
+	// past what the recent batches needed: at 584 bytes a record, 1,000
+	// activations must not each hold a batch's worth between batches, nor
+	// one that logged a burst once hold it for the rest of its life. It
+	// is not charged to the bound while it waits.
 	p.highWater = max(len(all), p.highWater-p.highWater/8)
-	keep := func(b []sdklog.Record) []sdklog.Record {
-		clear(b)
-		if cap(b) > 256 && cap(b) > 2*p.highWater {
-			return nil
-		}
-		return b[:0]
+	clear(all)
+	p.prepared = all[:0]
+	if int64(cap(all))*recordSize > p.q.share.b.fair()/4 || cap(all) > 16 && cap(all) > 2*p.highWater {
+		p.prepared = nil
 	}
-	if &all[0] != &batch[0] { // chunks were made: prepared holds them
-		p.prepared = keep(all)
-	}
-	p.spare = keep(batch)
 }
 
 // account returns the delivery counts: numbered records delivered, in the

@@ -24,8 +24,8 @@ type queue struct {
 
 	mu      sync.Mutex
 	notFull *sync.Cond
-	buf     []sdklog.Record
-	bytes   int64 // charged to share for buf
+	buf     []*sdklog.Record // from recordPool: a slot costs 8 bytes, not 584
+	bytes   int64            // charged to share for buf
 	closed  bool
 
 	// kick wakes the worker: a batch is ready, or put waits for room.
@@ -48,6 +48,18 @@ func newQueue(size, batch int, drop bool, b *budget) *queue {
 // ended.
 var errClosed = errors.New("runlog: record emitted after its activation ended")
 
+// recordPool holds the records of every store's queues. Queues hold
+// pointers: a queue of Record values would hold 584 bytes per slot of
+// its capacity and of the spare the worker swaps in, which for 1,000
+// activations is far more than the records themselves.
+var recordPool = sync.Pool{New: func() any { return new(sdklog.Record) }}
+
+// freeRecord returns r, delivered, to recordPool.
+func freeRecord(r *sdklog.Record) {
+	*r = sdklog.Record{}
+	recordPool.Put(r)
+}
+
 // put queues a copy of r. A full queue, or the store's memory bound
 // reached, blocks put, or, under the drop policy, makes it count r as
 // dropped and return nil. With keep, r is queued even when the queue is
@@ -57,14 +69,20 @@ func (q *queue) put(ctx context.Context, r *sdklog.Record, keep bool) error {
 	return q.enqueue(ctx, r, false, keep)
 }
 
-// enqueue is put; with owned, r is queued as it is instead of a copy (the
-// caller built it and lets go of it: see emit.go).
+// enqueue is put; with owned, r, taken from recordPool, is queued itself
+// instead of a copy (the caller built it and lets go of it: see emit.go).
 func (q *queue) enqueue(ctx context.Context, r *sdklog.Record, owned, keep bool) error {
+	if !owned {
+		c := recordPool.Get().(*sdklog.Record)
+		*c = r.Clone()
+		r = c
+	}
 	n := recordBytes(r)
 	waited := false
 	if keep {
 		q.share.force(n)
 	} else if ok, w := q.share.acquire(n, q.drop); !ok {
+		freeRecord(r)
 		return q.refuse(ctx)
 	} else {
 		waited = w
@@ -74,6 +92,7 @@ func (q *queue) enqueue(ctx context.Context, r *sdklog.Record, owned, keep bool)
 		if q.drop {
 			q.mu.Unlock()
 			q.share.release(n)
+			freeRecord(r)
 			return q.refuse(ctx)
 		}
 		waited = true
@@ -85,14 +104,11 @@ func (q *queue) enqueue(ctx context.Context, r *sdklog.Record, owned, keep bool)
 	if q.closed {
 		q.mu.Unlock()
 		q.share.release(n)
+		freeRecord(r)
 		q.lateDrops.Add(1)
 		return errClosed
 	}
-	if owned {
-		q.buf = append(q.buf, *r)
-	} else {
-		q.buf = append(q.buf, r.Clone())
-	}
+	q.buf = append(q.buf, r)
 	q.bytes += n
 	m := len(q.buf)
 	q.mu.Unlock()
@@ -125,7 +141,7 @@ func (q *queue) wake() {
 // them, which the worker releases once it has delivered them; it gives
 // the queue spare (an empty slice, for its capacity) in their place, and
 // lets blocked puts go on.
-func (q *queue) take(spare []sdklog.Record) ([]sdklog.Record, int64) {
+func (q *queue) take(spare []*sdklog.Record) ([]*sdklog.Record, int64) {
 	q.mu.Lock()
 	batch, n := q.buf, q.bytes
 	q.buf, q.bytes = spare[:0], 0
