@@ -2,6 +2,9 @@ package otelstore
 
 import (
 	"context"
+	"log/slog"
+	"math"
+	"runtime"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -10,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/log/embedded"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -152,4 +156,101 @@ func repeats(kvs []attribute.KeyValue) bool {
 		}
 	}
 	return false
+}
+
+// handle stores a record of the activation's root sink (no attributes or
+// groups added with With) straight from slog, without the bridge's
+// intermediate otel/log Record: the record the bridge and the SDK would
+// have made, attribute for attribute. It reports false, having done
+// nothing, for a record it does not cover — an attribute with an empty
+// key, a group, an error, a LogValuer or any other value the bridge
+// converts by reflection, more than maxFastAttrs attributes — which then
+// goes through the bridge.
+func (l *queueLogger) handle(ctx context.Context, r slog.Record, source bool) bool {
+	n := r.NumAttrs()
+	if source {
+		n += 3
+	}
+	if n > maxFastAttrs {
+		return false
+	}
+	var buf [maxFastAttrs]attribute.KeyValue
+	kvs := buf[:0]
+	if source {
+		fs := runtime.CallersFrames([]uintptr{r.PC})
+		f, _ := fs.Next()
+		kvs = append(kvs,
+			attribute.String(string(semconv.CodeFilePathKey), f.File),
+			attribute.String(string(semconv.CodeFunctionNameKey), f.Function),
+			attribute.Int(string(semconv.CodeLineNumberKey), f.Line))
+	}
+	ok := true
+	r.Attrs(func(a slog.Attr) bool {
+		var v attribute.Value
+		if v, ok = fastValue(a); !ok {
+			return false
+		}
+		for i := range kvs {
+			if string(kvs[i].Key) == a.Key {
+				kvs[i].Value = v
+				return true
+			}
+		}
+		kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(a.Key), Value: v})
+		return true
+	})
+	if !ok {
+		return false
+	}
+	rec := recordPool.Get().(*sdklog.Record)
+	*rec = l.tmpl
+	rec.SetTimestamp(r.Time)
+	obs := r.Time // observed when slog made it, as in Emit
+	if obs.IsZero() {
+		obs = time.Now()
+	}
+	rec.SetObservedTimestamp(obs)
+	const sevOffset = slog.Level(log.SeverityDebug) - slog.LevelDebug // as the bridge maps levels
+	rec.SetSeverity(log.Severity(r.Level + sevOffset))
+	rec.SetSeverityText(r.Level.String())
+	rec.SetBody(attribute.StringValue(r.Message))
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		rec.SetTraceID(sc.TraceID())
+		rec.SetSpanID(sc.SpanID())
+		rec.SetTraceFlags(sc.TraceFlags())
+	}
+	rec.SetAttributes(kvs...)
+	if err := l.q.enqueue(ctx, rec, true, false); err != nil {
+		otel.Handle(err)
+	}
+	return true
+}
+
+// fastValue converts a's value as the otelslog bridge does, for the kinds
+// that need neither reflection nor recursion.
+func fastValue(a slog.Attr) (attribute.Value, bool) {
+	if a.Key == "" {
+		return attribute.Value{}, false
+	}
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindString:
+		return attribute.StringValue(v.String()), true
+	case slog.KindInt64:
+		return attribute.Int64Value(v.Int64()), true
+	case slog.KindBool:
+		return attribute.BoolValue(v.Bool()), true
+	case slog.KindFloat64:
+		return attribute.Float64Value(v.Float64()), true
+	case slog.KindDuration:
+		return attribute.Int64Value(v.Duration().Nanoseconds()), true
+	case slog.KindTime:
+		return attribute.Int64Value(v.Time().UnixNano()), true
+	case slog.KindUint64:
+		if u := v.Uint64(); u <= math.MaxInt64 {
+			return attribute.Int64Value(int64(u)), true
+		}
+		return attribute.Float64Value(float64(v.Uint64())), true
+	}
+	return attribute.Value{}, false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,14 @@ func (valuer) LogValue() slog.Value { return slog.GroupValue(slog.Int("a", 1), s
 // SDK's logger store it: duplicate keys (last wins), groups, With,
 // errors, values of every kind, many attributes, a trace context.
 func TestEmitAsTheSDK(t *testing.T) {
+	for _, source := range []bool{false, true} {
+		t.Run(fmt.Sprint("source=", source), func(t *testing.T) { emitAsTheSDK(t, source) })
+	}
+}
+
+func emitAsTheSDK(t *testing.T, source bool) {
+	var pcs [1]uintptr
+	runtime.Callers(1, pcs[:]) // a source location for the records
 	tid, _ := trace.TraceIDFromHex("0102030405060708090a0b0c0d0e0f10")
 	sid, _ := trace.SpanIDFromHex("0102030405060708")
 	traced := trace.ContextWithSpanContext(context.Background(),
@@ -75,7 +84,7 @@ func TestEmitAsTheSDK(t *testing.T) {
 		n := 0
 		rec := func(ctx context.Context, l *slog.Logger, lvl slog.Level, msg string, args ...any) {
 			n++ // one second apart: runlog would move equal times apart (prepare.go)
-			r := slog.NewRecord(at.Add(time.Duration(n)*time.Second), lvl, msg, 0)
+			r := slog.NewRecord(at.Add(time.Duration(n)*time.Second), lvl, msg, pcs[0])
 			r.Add(args...)
 			_ = l.Handler().Handle(ctx, r)
 		}
@@ -84,6 +93,8 @@ func TestEmitAsTheSDK(t *testing.T) {
 		rec(ctx, l, slog.LevelWarn, "dups", "a", 1, "b", 2, "a", "three")
 		rec(ctx, l, slog.LevelDebug+1, "kinds", "f", 1.5, "t", at, "d", time.Second, "u", uint64(1<<63), "bool", true,
 			"any", []string{"x"}, "v", valuer{}, slog.Group("", "inl", 1), "empty", nil)
+		rec(ctx, l, slog.LevelInfo, "scalars", "f", 1.5, "t", at, "d", time.Second, "u", uint64(1<<63), "u2", uint64(7),
+			"bool", true, "i", -3, "s", "text")
 		rec(ctx, l, slog.LevelError, "err", "err", errors.New("boom"), "k", "v")
 		rec(ctx, l, slog.LevelInfo, "group", slog.Group("g", "a", 1, "b", 2))
 		rec(ctx, l, slog.LevelInfo, "group dups", slog.Group("g", "a", 1, "a", 2))
@@ -101,11 +112,11 @@ func TestEmitAsTheSDK(t *testing.T) {
 	sdkExp := &recordKeeper{}
 	p := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(sdkExp)),
 		sdklog.WithResource(resource.New(runlog.Scope{RunID: "r"}, "a", nil)))
-	logAll(slog.New(otelslog.NewHandler("runlog", otelslog.WithLoggerProvider(p))))
+	logAll(slog.New(otelslog.NewHandler("runlog", otelslog.WithLoggerProvider(p), otelslog.WithSource(source))))
 	_ = p.Shutdown(context.Background())
 
 	ours := &recordKeeper{}
-	s, err := otelstore.New(otelstore.Options{Console: slog.DiscardHandler, NoSpool: true, NoSource: true, MinLevel: runlog.LevelTrace,
+	s, err := otelstore.New(otelstore.Options{Console: slog.DiscardHandler, NoSpool: true, NoSource: !source, MinLevel: runlog.LevelTrace,
 		Exporter: func(context.Context, *runlog.Activation) (sdklog.Exporter, error) { return ours, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -120,7 +120,7 @@ func (s *Store) newActivation(ctx context.Context, sc runlog.Scope) (*activation
 // sink is the handler the router gives the activation's records: the
 // otelslog bridge to its queueLogger, at the store's minimum level.
 func (a *activation) sink(o *Options) slog.Handler {
-	h := &levelSink{min: o.MinLevel.Slog(), Handler: otelslog.NewHandler(o.LoggerName,
+	h := &levelSink{min: o.MinLevel.Slog(), fast: a.logs.l, source: !o.NoSource, Handler: otelslog.NewHandler(o.LoggerName,
 		otelslog.WithLoggerProvider(a.logs), otelslog.WithSource(!o.NoSource))}
 	if !o.NoSource {
 		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.logs))
@@ -132,15 +132,24 @@ func (a *activation) sink(o *Options) slog.Handler {
 // level of its own. A record without a source location (PC 0: a captured
 // line, a record built by hand) goes through noSource, so that it is not
 // stored with empty code.* attributes, which the bridge would add.
+//
+// The root sink (no With) stores most records without the bridge
+// (queueLogger.handle); records it does not cover, and those of derived
+// sinks, go through the bridge.
 type levelSink struct {
 	min slog.Level
 	slog.Handler
 	noSource slog.Handler // nil with Options.NoSource: Handler has none
+	fast     *queueLogger // nil in derived sinks
+	source   bool         // Handler adds source locations
 }
 
 func (h *levelSink) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *levelSink) Handle(ctx context.Context, r slog.Record) error {
+	if h.fast != nil && h.fast.handle(ctx, r, h.source && r.PC != 0) {
+		return nil
+	}
 	if r.PC == 0 && h.noSource != nil {
 		return h.noSource.Handle(ctx, r)
 	}
