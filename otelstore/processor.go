@@ -166,6 +166,9 @@ func (p *processor) drain(force bool) {
 		p.spare = batch
 		return
 	}
+	if cap(p.prepared) < len(batch) {
+		p.prepared = make([]sdklog.Record, 0, len(batch)) // not grown by appends: 584 bytes a slot
+	}
 	recs := p.prep.prepare(p.prepared[:0], batch)
 	for _, r := range batch {
 		freeRecord(r) // copied into recs
