@@ -137,10 +137,12 @@ func (c Completeness) place() string {
 // StatusNotAccounted, one Completeness per writer's stream (the
 // convention's Stream attribute, else the run, step and source).
 //
-// Check reads the whole selection; for a large run that is as costly as
-// fetching it.
+// Check reads the whole selection, at most MaxPage entries at a time, and
+// holds only its accounts (a few numbers per activation); for a large run
+// it is as costly as fetching it.
 func Check(ctx context.Context, f Fetcher, q Query) ([]Completeness, error) {
 	q.MinLevel, q.Contains, q.Cursor, q.Direction = 0, "", "", Forward
+	q.Limit = q.PageLimit() // the run is read a page at a time, whatever q.Limit says
 	type acct struct {
 		c       Completeness
 		next    uint64 // the sequence expected next

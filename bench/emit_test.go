@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -128,5 +130,91 @@ func benchRunlog(b *testing.B, exp func(*runlog.Activation) sdklog.Exporter, sou
 	b.StopTimer()
 	if err := s.Deactivate(ctx); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkEmitParallel is BenchmarkEmit's call from 16 goroutines at
+// once (8 per core on 2): contention in the router and the queues. "one
+// step" has every goroutine log into one activation (one queue), next to
+// the raw pipeline with one provider; "16 steps" gives each goroutine an
+// activation of its own, logged to by context (the router picks it per
+// record), next to 16 raw providers. Exporters count and discard.
+func BenchmarkEmitParallel(b *testing.B) {
+	const goroutines = 16
+	par := max(1, goroutines/runtime.GOMAXPROCS(0))
+	b.Run("otelslog-raw", func(b *testing.B) {
+		exp := &countingExporter{}
+		p := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		l := otelslog.NewLogger("bench", otelslog.WithLoggerProvider(p))
+		runParallel(b, par, func(int) (*slog.Logger, context.Context) { return l, context.Background() })
+		_ = p.Shutdown(context.Background())
+		b.ReportMetric(float64(exp.n.Load())/float64(b.N), "delivered/op")
+	})
+	b.Run("runlog", func(b *testing.B) {
+		exp := &countingExporter{}
+		s, ctxs := activateSteps(b, exp, 1)
+		runParallel(b, par, func(int) (*slog.Logger, context.Context) { return slog.Default(), context.Background() })
+		deactivate(b, s, ctxs)
+		b.ReportMetric(float64(exp.n.Load())/float64(b.N), "delivered/op")
+	})
+	b.Run("otelslog-raw-16-providers", func(b *testing.B) {
+		exp := &countingExporter{}
+		ls := make([]*slog.Logger, goroutines)
+		ps := make([]*sdklog.LoggerProvider, goroutines)
+		for i := range ls {
+			ps[i] = sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+			ls[i] = otelslog.NewLogger("bench", otelslog.WithLoggerProvider(ps[i]))
+		}
+		runParallel(b, par, func(g int) (*slog.Logger, context.Context) { return ls[g%goroutines], context.Background() })
+		for _, p := range ps {
+			_ = p.Shutdown(context.Background())
+		}
+		b.ReportMetric(float64(exp.n.Load())/float64(b.N), "delivered/op")
+	})
+	b.Run("runlog-16-steps", func(b *testing.B) {
+		exp := &countingExporter{}
+		s, ctxs := activateSteps(b, exp, goroutines)
+		runParallel(b, par, func(g int) (*slog.Logger, context.Context) { return slog.Default(), ctxs[g%goroutines] })
+		deactivate(b, s, ctxs)
+		b.ReportMetric(float64(exp.n.Load())/float64(b.N), "delivered/op")
+	})
+}
+
+// runParallel logs from par goroutines per core; each gets its logger
+// and context from pick, by the order it started in.
+func runParallel(b *testing.B, par int, pick func(g int) (*slog.Logger, context.Context)) {
+	var started atomic.Int64
+	b.SetParallelism(par)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		l, ctx := pick(int(started.Add(1) - 1))
+		for i := 0; pb.Next(); i++ {
+			l.InfoContext(ctx, "request handled", "method", "GET", "status", 200, "iteration", i)
+		}
+	})
+	b.StopTimer()
+}
+
+func activateSteps(b *testing.B, exp sdklog.Exporter, n int) (*otelstore.Store, []context.Context) {
+	s, err := otelstore.New(otelstore.Options{Console: slog.DiscardHandler, NoSource: true,
+		Exporter: func(context.Context, *runlog.Activation) (sdklog.Exporter, error) { return exp, nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctxs := make([]context.Context, n)
+	for i := range ctxs {
+		if ctxs[i], err = s.Activate(context.Background(), runlog.Scope{RunID: "bench", StepID: fmt.Sprint("step-", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, ctxs
+}
+
+func deactivate(b *testing.B, s *otelstore.Store, ctxs []context.Context) {
+	for _, ctx := range ctxs {
+		if err := s.Deactivate(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

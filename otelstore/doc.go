@@ -23,11 +23,17 @@
 // exporter, that never drops by default. It is a chain of stages, one file
 // each:
 //
+//   - emit.go: the bridge's records (most of them straight from slog) are
+//     built as the SDK's logger would build them, but once, and queued
+//     without another copy.
 //   - queue.go: when the queue (Options.QueueSize records) is full, logging
 //     blocks until the worker has taken it (Options.Overflow =
 //     OverflowDrop drops and counts instead). This replaces the SDK's
 //     BatchProcessor, which overwrites the oldest records of a full queue
 //     silently.
+//   - budget.go: the bytes of records in memory across all activations
+//     are bounded too (Options.MemoryMaxBytes), with the same
+//     backpressure, shared fairly between activations.
 //   - prepare.go: the worker numbers records (the runlog.sequence
 //     attribute), splits messages longer than Options.MaxMessageBytes into
 //     chunks that share a log.record.uid, repairs invalid UTF-8, and makes

@@ -71,8 +71,20 @@ type Options struct {
 	// BatchSize is the most records per export. Default 1024.
 	BatchSize int
 	// QueueSize is the most records held in memory per activation before
-	// logging blocks. Default 4096 (about 2 MiB).
+	// logging blocks. Default 4096.
 	QueueSize int
+	// MemoryMaxBytes bounds the records the store holds in memory across
+	// all its activations, from logging until export (each record counts
+	// its message and attributes plus about 600 bytes): at the bound
+	// logging blocks, as at QueueSize (OverflowDrop drops instead), fairly
+	// between activations — while one below its share (the bound divided
+	// by the activations in force) waits, those above it do not take what
+	// is freed, so a hot step cannot starve the others. Stats.Waited
+	// counts records whose logging waited. Default 64 MiB: 1,000 steps
+	// logging at once hold that, not 1,000 queues. End markers are let
+	// through, and a single record larger than the bound goes through
+	// alone.
+	MemoryMaxBytes int64
 	// ExportInterval is the longest a record waits before export. Default 1s.
 	ExportInterval time.Duration
 	// ExportTimeout bounds one export. Default 30s.
@@ -136,6 +148,9 @@ func (o *Options) setDefaults() error {
 	def(&o.BatchSize, 1024)
 	def(&o.QueueSize, 4096)
 	o.QueueSize = max(o.QueueSize, o.BatchSize)
+	if o.MemoryMaxBytes <= 0 {
+		o.MemoryMaxBytes = 64 << 20
+	}
 	if o.ExportInterval <= 0 {
 		o.ExportInterval = time.Second
 	}

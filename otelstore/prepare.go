@@ -28,12 +28,13 @@ type preparer struct {
 
 // prepare appends to out the records of batch, in order, each numbered,
 // with valid UTF-8, secrets redacted, a timestamp later than the one
-// before, and long messages split into chunks. Timestamps strictly increase within an
-// activation (by a nanosecond where the clock did not move) because Loki
-// keeps one of two entries of a stream with the same timestamp and line:
-// two identical lines logged in the same clock tick, or two identical
-// chunks, would otherwise become one.
-func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
+// before, and long messages split into chunks. Timestamps strictly
+// increase within an activation (by a nanosecond where the clock did not
+// move) because Loki keeps one of two entries of a stream with the same
+// timestamp and line: two identical lines logged in the same clock tick,
+// or two identical chunks, would otherwise become one. The records of
+// batch are changed on the way.
+func (b *preparer) prepare(out []sdklog.Record, batch []*sdklog.Record) []sdklog.Record {
 	next := func(ts time.Time) time.Time {
 		if !b.lastTS.IsZero() && !ts.After(b.lastTS) {
 			ts = b.lastTS.Add(time.Nanosecond)
@@ -41,8 +42,7 @@ func (b *preparer) prepare(out, batch []sdklog.Record) []sdklog.Record {
 		b.lastTS = ts
 		return ts
 	}
-	for i := range batch {
-		r := &batch[i]
+	for i, r := range batch {
 		ts := r.Timestamp()
 		if ts.IsZero() {
 			ts = r.ObservedTimestamp()

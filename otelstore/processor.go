@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,15 +38,24 @@ type processor struct {
 
 	numbered atomic.Uint64 // records (chunks) prepared
 
-	// Worker-only buffers, reused.
-	spare, prepared []sdklog.Record
+	// Worker-only buffers, reused, and the size of recent batches, which
+	// decays (see drain).
+	spare     []*sdklog.Record
+	prepared  []sdklog.Record
+	highWater int
 }
 
 var _ sdklog.Processor = (*processor)(nil)
 
-func newProcessor(exp sdklog.Exporter, activationID string, o *Options, sp *spool, redact *redactor) *processor {
+// newProcessor starts the worker of an activation whose records are
+// bounded in memory by b, shared with the store's other activations (nil:
+// by QueueSize alone).
+func newProcessor(exp sdklog.Exporter, activationID string, o *Options, sp *spool, redact *redactor, b *budget) *processor {
+	if b == nil {
+		b = newBudget(math.MaxInt64)
+	}
 	p := &processor{
-		q:         newQueue(o.QueueSize, o.BatchSize, o.Overflow == OverflowDrop),
+		q:         newQueue(o.QueueSize, o.BatchSize, o.Overflow == OverflowDrop, b),
 		prep:      preparer{activationID: activationID, maxMsg: o.MaxMessageBytes, redact: redact},
 		out:       &delivery{exp: exp, activationID: activationID, timeout: o.ExportTimeout, spool: sp},
 		batchSize: o.BatchSize,
@@ -139,27 +149,35 @@ func (p *processor) run() {
 		case <-p.stop:
 			p.drain(true)
 			p.out.close()
+			p.q.share.leave()
 			return
 		}
 	}
 }
 
-// drain delivers everything queued so far, replaying the spool first.
-// With force, the spool is replayed even if the last attempt failed
-// moments ago.
+// drain delivers everything queued so far, replaying the spool first,
+// and then releases the memory the records were charged for. With force,
+// the spool is replayed even if the last attempt failed moments ago.
 func (p *processor) drain(force bool) {
-	batch := p.q.take(p.spare)
+	batch, charged := p.q.take(p.spare)
+	defer p.q.share.release(charged)
 	p.out.retrySpool(force)
 	if len(batch) == 0 {
 		p.spare = batch
 		return
 	}
-	p.prepared = p.prep.prepare(p.prepared[:0], batch)
-	p.numbered.Add(uint64(len(p.prepared)))
+	if cap(p.prepared) < len(batch) {
+		p.prepared = make([]sdklog.Record, 0, len(batch)) // not grown by appends: 584 bytes a slot
+	}
+	recs := p.prep.prepare(p.prepared[:0], batch)
+	for _, r := range batch {
+		freeRecord(r) // copied into recs
+	}
 	clear(batch)
 	p.spare = batch[:0]
-	recs := p.prepared
+	p.numbered.Add(uint64(len(recs)))
 	var end *sdklog.Record
+	all := recs
 	if n := len(recs); n > 0 && isEndMarker(&recs[n-1]) {
 		// The end marker goes alone, once the records before it were
 		// delivered, with how many of them the backend rejected.
@@ -172,9 +190,20 @@ func (p *processor) drain(force bool) {
 	}
 	if end != nil {
 		end.AddAttributes(attribute.Int64(resource.EndRejected, int64(p.out.rejected.Load())))
-		p.out.deliver(p.prepared[len(p.prepared)-1:])
+		p.out.deliver(all[len(all)-1:])
 	}
-	clear(p.prepared)
+	// Keep the buffer of records for the next batches while it is small
+	// beside the activation's fair share of the memory bound, and not far
+	// past what the recent batches needed: at 584 bytes a record, 1,000
+	// activations must not each hold a batch's worth between batches, nor
+	// one that logged a burst once hold it for the rest of its life. It
+	// is not charged to the bound while it waits.
+	p.highWater = max(len(all), p.highWater-p.highWater/8)
+	clear(all)
+	p.prepared = all[:0]
+	if int64(cap(all))*recordSize > p.q.share.b.fair()/4 || cap(all) > 16 && cap(all) > 2*p.highWater {
+		p.prepared = nil
+	}
 }
 
 // account returns the delivery counts: numbered records delivered, in the

@@ -20,7 +20,7 @@ func (nopExporter) ForceFlush(context.Context) error              { return nil }
 func TestForceFlushAfterShutdown(t *testing.T) {
 	opts := Options{BatchSize: 10, QueueSize: 10, ExportInterval: time.Hour, ExportTimeout: time.Second, MaxMessageBytes: 1 << 10}
 	for range 40 {
-		p := newProcessor(nopExporter{}, "a", &opts, nil, nil)
+		p := newProcessor(nopExporter{}, "a", &opts, nil, nil, nil)
 		if err := p.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}

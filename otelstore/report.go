@@ -21,6 +21,14 @@ type Stats struct {
 	// Late counts records logged with the context of an activation that
 	// had ended: printed on the console, stored nowhere.
 	Late uint64
+	// Waited counts records whose logging waited (backpressure): for room
+	// in their activation's queue (QueueSize) or under the store's memory
+	// bound (MemoryMaxBytes). Of activations in force too.
+	Waited uint64
+	// Memory is the bytes of records held in memory now, MemoryPeak the
+	// most ever held at once (never above MemoryMaxBytes but for end
+	// markers and a single record larger than it).
+	Memory, MemoryPeak int64
 }
 
 func (st Stats) String() string {
@@ -32,6 +40,9 @@ func (st Stats) String() string {
 	if st.Late > 0 {
 		s += fmt.Sprintf(", %d logged after their activation ended (not stored)", st.Late)
 	}
+	if st.Waited > 0 {
+		s += fmt.Sprintf(", %d waited for memory or queue room", st.Waited)
+	}
 	return s
 }
 
@@ -39,7 +50,7 @@ func (st Stats) String() string {
 func (s *Store) Stats() Stats {
 	return Stats{Logged: s.stats.logged.Load(), Delivered: s.stats.delivered.Load(), Spooled: s.stats.spooled.Load(),
 		Replayed: s.stats.replayed.Load(), Dropped: s.stats.dropped.Load(), Rejected: s.stats.rejected.Load(),
-		Late: s.router.Late()}
+		Late: s.router.Late(), Waited: s.memory.waits.Load(), Memory: s.memory.used.Load(), MemoryPeak: s.memory.peak.Load()}
 }
 
 func (s *Store) countReplay(rep ReplayReport) {

@@ -23,6 +23,7 @@ type Store struct {
 	opts   Options
 	router *router.Router
 	redact *redactor // nil: nothing to redact
+	memory *budget   // Options.MemoryMaxBytes, across activations
 
 	mu   sync.Mutex
 	acts map[*runlog.Activation]*activation // in force
@@ -43,6 +44,7 @@ var (
 type activation struct {
 	runlog.Activation
 	provider *sdklog.LoggerProvider
+	logs     queueProvider // what the bridge logs to (emit.go)
 	proc     *processor
 	exporter sdklog.Exporter
 }
@@ -54,7 +56,7 @@ func New(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, acts: map[*runlog.Activation]*activation{},
 		router: router.New(router.Options{Console: opts.Console, Stdio: opts.CaptureStdio}),
-		redact: newRedactor(opts.Redact)}
+		redact: newRedactor(opts.Redact), memory: newBudget(opts.MemoryMaxBytes)}
 	if !opts.NoSpool {
 		s.spool = &spool{dir: opts.SpoolDir, sync: opts.SpoolSync, maxBytes: opts.SpoolMaxBytes, maxAge: opts.SpoolMaxAge}
 	}
@@ -108,21 +110,20 @@ func (s *Store) newActivation(ctx context.Context, sc runlog.Scope) (*activation
 		return nil, err
 	}
 	a.exporter = exp
-	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool, s.redact)
-	a.provider = sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.New(sc, a.ID, s.opts.Resource)),
-		sdklog.WithProcessor(a.proc),
-	)
+	a.proc = newProcessor(exp, a.ID, &s.opts, s.spool, s.redact, s.memory)
+	res := resource.New(sc, a.ID, s.opts.Resource)
+	a.provider = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(a.proc))
+	a.logs = queueProvider{l: newQueueLogger(res, a.proc.q, a.provider.Logger(s.opts.LoggerName), s.opts.LoggerName)}
 	return a, nil
 }
 
 // sink is the handler the router gives the activation's records: the
-// otelslog bridge to its LoggerProvider, at the store's minimum level.
+// otelslog bridge to its queueLogger, at the store's minimum level.
 func (a *activation) sink(o *Options) slog.Handler {
-	h := &levelSink{min: o.MinLevel.Slog(), Handler: otelslog.NewHandler(o.LoggerName,
-		otelslog.WithLoggerProvider(a.provider), otelslog.WithSource(!o.NoSource))}
+	h := &levelSink{min: o.MinLevel.Slog(), fast: a.logs.l, source: !o.NoSource, Handler: otelslog.NewHandler(o.LoggerName,
+		otelslog.WithLoggerProvider(a.logs), otelslog.WithSource(!o.NoSource))}
 	if !o.NoSource {
-		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.provider))
+		h.noSource = otelslog.NewHandler(o.LoggerName, otelslog.WithLoggerProvider(a.logs))
 	}
 	return h
 }
@@ -131,15 +132,24 @@ func (a *activation) sink(o *Options) slog.Handler {
 // level of its own. A record without a source location (PC 0: a captured
 // line, a record built by hand) goes through noSource, so that it is not
 // stored with empty code.* attributes, which the bridge would add.
+//
+// The root sink (no With) stores most records without the bridge
+// (queueLogger.handle); records it does not cover, and those of derived
+// sinks, go through the bridge.
 type levelSink struct {
 	min slog.Level
 	slog.Handler
 	noSource slog.Handler // nil with Options.NoSource: Handler has none
+	fast     *queueLogger // nil in derived sinks
+	source   bool         // Handler adds source locations
 }
 
 func (h *levelSink) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *levelSink) Handle(ctx context.Context, r slog.Record) error {
+	if h.fast != nil && h.fast.handle(ctx, r, h.source && r.PC != 0) {
+		return nil
+	}
 	if r.PC == 0 && h.noSource != nil {
 		return h.noSource.Handle(ctx, r)
 	}

@@ -44,7 +44,8 @@ type Options struct {
 	// honoured (100,000 when zero): a larger limit is capped to it.
 	DefaultLimit, MaxLimit int
 	// PageSize is the most entries read from the store at once (5,000
-	// when zero): what bounds memory however large the limit or download.
+	// when zero, at most runlog.MaxPage): what bounds memory however large
+	// the limit or download.
 	PageSize int
 	// MaxQuery is the longest query string accepted (8 KiB when zero).
 	MaxQuery int
@@ -71,6 +72,7 @@ func (o *Options) defaults() {
 	def(&o.DefaultLimit, runlog.DefaultLimit)
 	def(&o.MaxLimit, 100000)
 	def(&o.PageSize, 5000)
+	o.PageSize = min(o.PageSize, runlog.MaxPage)
 	def(&o.MaxQuery, 8<<10)
 	def(&o.MaxStreams, 64)
 	dur := func(v *time.Duration, d time.Duration) {

@@ -246,7 +246,7 @@ Exit codes: 0 entries printed; 1 error; 4 no entries: the store has nothing for 
 	f.StringVar(&since, "since", "", "only entries newer than this duration ago, such as 1h")
 	f.StringVar(&from, "from", "", "only entries at or after this time (RFC 3339)")
 	f.StringVar(&to, "to", "", "only entries before this time (RFC 3339)")
-	f.IntVar(&q.Limit, "limit", 5000, "entries fetched per page (smaller pages, less memory)")
+	f.IntVar(&q.Limit, "limit", 5000, fmt.Sprintf("entries fetched per page, at most %d (smaller pages, less memory; every matching entry is printed whatever the page size)", runlog.MaxPage))
 	f.BoolVarP(&follow, "follow", "f", false, "keep printing new entries until the step ends (its end marker; without --step, the run level's, or every activation's) or Ctrl-C")
 	f.DurationVar(&quiet, "follow-quiet", 5*time.Second, "with --follow and no run-level activation: stop once every activation seen has ended and none started for this long (0: only at the run level's end or Ctrl-C)")
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the first matching entry to appear, such as 10s")
@@ -298,8 +298,12 @@ type tailOptions struct {
 // run level) has been read, or, without a step, every activation seen
 // has ended and nothing new came for tail.quiet; or ctx ends.
 //
+// Pages are of q.Limit entries, at most runlog.MaxPage: memory holds two
+// pages (one printing, one read ahead), whatever limit is given.
+//
 // progress, if not nil, is told the count after each page.
 func printEntries(ctx context.Context, p printer, f runlog.Fetcher, q runlog.Query, tail tailOptions, progress func(int)) (int, error) {
+	q.Limit = q.PageLimit()
 	// The next page is fetched while this one prints.
 	type fetched struct {
 		page runlog.Page
