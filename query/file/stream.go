@@ -3,16 +3,20 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/resource"
 )
@@ -35,7 +39,8 @@ type opener struct {
 	open  []*stream
 	bufs  []*bufio.Reader
 	clock uint64
-	line  []byte // the line being read, shared: streams read one at a time
+	line  []byte // the line (or a frame's lines) being read, shared: streams read one at a time
+	frame []byte // the compressed frame being read
 }
 
 // acquire makes sure s's file is open at s.next.
@@ -114,9 +119,10 @@ type stream struct {
 	cache   *lineCache
 	q       *runlog.Query
 
-	f    *os.File
-	br   *bufio.Reader
-	used uint64 // opener's clock at the last use
+	f      *os.File
+	br     *bufio.Reader
+	used   uint64         // opener's clock at the last use
+	format framing.Format // the file's framing, once told
 
 	next    int64 // offset of the next unread line
 	lineOff int64 // offset of the line entries came from
@@ -224,7 +230,32 @@ func (s *stream) fill(o *opener) {
 			return
 		}
 		start := s.next
-		n, over, err := s.readLine(o)
+		if s.format == framing.Unknown {
+			if n, err := s.sniff(); err != nil || s.format == framing.Unknown {
+				if err == nil && n > 0 {
+					s.torn(start, n)
+				} else if err != nil {
+					s.damage(start, "cannot read: "+err.Error())
+					s.stopped = true
+				}
+				return
+			}
+		}
+		var (
+			n    int64
+			over bool
+			err  error
+		)
+		if s.format == framing.Lines {
+			n, over, err = s.readLine(o)
+		} else {
+			var next int64
+			n, next, err = s.readFrame(o)
+			if err == errSkip {
+				s.next = next
+				continue
+			}
+		}
 		if err == io.EOF {
 			if n > 0 {
 				s.torn(start, n)
@@ -253,11 +284,13 @@ func (s *stream) fill(o *opener) {
 		if skip > 0 && s.cache != nil {
 			all, cached = s.cache.get(key)
 		}
-		if !cached {
+		if !cached && s.format == framing.Lines {
 			if all, err = decodeLine(o.line); err != nil {
 				s.damage(start, "not an OTLP JSON line ("+errSummary(err)+"): skipped")
 				continue
 			}
+		} else if !cached {
+			all = s.decodeFrame(start, o.line)
 		}
 		for idx := skip; idx < len(all); idx++ {
 			if end, ok := resource.EndOf(&all[idx]); ok {
@@ -275,6 +308,127 @@ func (s *stream) fill(o *opener) {
 		}
 		s.all, s.allKey = all, key
 	}
+}
+
+// sniff tells s's framing from the head of its file, and returns how
+// many bytes the file has (up to framing.SniffLen).
+func (s *stream) sniff() (int64, error) {
+	var head [framing.SniffLen]byte
+	n, err := s.f.ReadAt(head[:], 0)
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	s.format = framing.Sniff(head[:n])
+	return int64(n), nil
+}
+
+// errSkip is readFrame's word that the bytes up to next are damage, already
+// reported, and reading goes on there.
+var errSkip = errors.New("skip")
+
+// readFrame reads the zstd frame at s.next into o.line, decompressed, and
+// returns its length in the file. A frame that runs past the end of the
+// file is io.EOF with n the length of the rest, like an unterminated line;
+// one that is not a frame, or does not decompress, is reported and
+// skipped to the next zstd magic number (errSkip): a torn frame that a
+// later write followed is found that way.
+func (s *stream) readFrame(o *opener) (n, next int64, err error) {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	start, size := s.next, fi.Size()
+	if start >= size {
+		return 0, 0, io.EOF
+	}
+	at := start
+	if s.format == framing.Sized {
+		var p [4]byte
+		if start+4 > size {
+			return size - start, 0, io.EOF
+		}
+		if _, err := s.f.ReadAt(p[:], start); err != nil {
+			return 0, 0, err
+		}
+		at, n = start+4, int64(binary.BigEndian.Uint32(p[:]))
+		if n > maxLine {
+			return s.resync(start, size, fmt.Sprintf("a length prefix of %d bytes, over the bound of %d", n, maxLine))
+		}
+		if at+n > size {
+			return size - start, 0, io.EOF
+		}
+	} else {
+		n, err = framing.FrameSize(s.f, start, size, maxLine)
+		if err == framing.ErrShort {
+			// A write in progress, or a frame cut short that nothing
+			// followed yet; one that something followed is found below.
+			if nx, _ := framing.Next(s.f, start+1, size); nx < 0 {
+				return size - start, 0, io.EOF
+			}
+			return s.resync(start, size, "a zstd frame cut short")
+		}
+		if err != nil {
+			return s.resync(start, size, err.Error())
+		}
+	}
+	if cap(o.frame) > 4<<20 {
+		o.frame = nil
+	}
+	o.frame = slices.Grow(o.frame[:0], int(n))[:n]
+	if _, err := s.f.ReadAt(o.frame, at); err != nil {
+		return 0, 0, err
+	}
+	if cap(o.line) > 4<<20 {
+		o.line = nil
+	}
+	if o.line, err = framing.Decompress(o.line[:0], o.frame); err != nil {
+		o.line = nil
+		return s.resync(start, size, "a zstd frame that does not decompress ("+errSummary(err)+")")
+	}
+	return at + n - start, 0, nil
+}
+
+// resync reports the bytes from start to the next zstd magic number past
+// it as damage, and returns errSkip to go on there (or, with none, the
+// end of the file).
+func (s *stream) resync(start, size int64, why string) (n, next int64, err error) {
+	next, err = framing.Next(s.f, start+1, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	if next < 0 {
+		next = size
+	}
+	s.damage(start, fmt.Sprintf("%s: %d bytes skipped", why, next-start))
+	return 0, next, errSkip
+}
+
+// decodeFrame decodes the lines of one frame into entries; a line that
+// does not decode is reported (at the frame's offset) and skipped.
+func (s *stream) decodeFrame(off int64, text []byte) []runlog.LogEntry {
+	var all []runlog.LogEntry
+	for i := 1; len(text) > 0; i++ {
+		line := text
+		if j := bytes.IndexByte(text, '\n'); j >= 0 {
+			line, text = text[:j+1], text[j+1:]
+		} else {
+			text = nil
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		es, err := decodeLine(line)
+		if err != nil {
+			s.damage(off, fmt.Sprintf("line %d of the zstd frame is not an OTLP JSON line (%s): skipped", i, errSummary(err)))
+			continue
+		}
+		if all == nil {
+			all = es
+		} else {
+			all = append(all, es...)
+		}
+	}
+	return all
 }
 
 // torn handles an unterminated last line of n bytes at off: left for a
