@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/framing"
+	"github.com/runlog/runlog/internal/layout"
 )
 
 // FileExporter appends records to a file as OTLP JSON lines: one
@@ -44,7 +44,7 @@ type FileExporter struct {
 	size   int64 // the file's size, as far as this exporter wrote it
 	torn   bool  // the file does not end with a newline
 	closed bool
-	plain  bool  // the file holds plain lines: it goes on so
+	plain  bool // the file holds plain lines: it goes on so
 	enc    plog.JSONMarshaler
 	buf    []byte
 	frame  []byte
