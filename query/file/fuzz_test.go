@@ -79,3 +79,52 @@ func FuzzReadFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadZstdFile: any bytes between two good zstd frames are read
+// without a panic or an error, as damage at an offset inside the file;
+// the frame after them is found, and every page ends (the fetch
+// sequence moves on).
+func FuzzReadZstdFile(f *testing.F) {
+	a := act{run: "r", step: "s", id: "a"}
+	fr := a.frame(f, 5, 3)
+	f.Add(fr)
+	f.Add(fr[:len(fr)/2])
+	f.Add(fr[:3])
+	f.Add(append(fr[:10:10], fr[20:]...))
+	f.Add([]byte{0x28, 0xB5, 0x2F, 0xFD, 0, 0xff, 0xff, 0xff})
+	f.Add([]byte{0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4})
+	f.Add([]byte("{}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		root := t.TempDir()
+		p := a.path(root)
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		content := append(append(a.frame(t, 1, 2), b...), a.frame(t, 9, 2)...)
+		if err := os.WriteFile(p, content, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		r := New(root)
+		q := runlog.Query{RunID: "r", Limit: 1}
+		var got []runlog.LogEntry
+		for range 100 {
+			pg, err := r.Fetch(t.Context(), q)
+			if err != nil {
+				t.Fatalf("Fetch: %v", err)
+			}
+			for _, d := range pg.Damaged {
+				if d.File != p || d.Offset < 0 || d.Offset >= int64(len(content)) {
+					t.Fatalf("damage %+v outside the file of %d bytes", d, len(content))
+				}
+			}
+			got = append(got, pg.Entries...)
+			if !pg.More {
+				break
+			}
+			q.Cursor = pg.Next
+		}
+		if len(got) < 2 || got[0].Message != "a record 1" {
+			t.Fatalf("entries %q: the good frame before the fuzzed bytes was not read", messages(got))
+		}
+	})
+}

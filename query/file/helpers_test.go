@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/resource"
 )
@@ -95,4 +96,30 @@ func age(tb testing.TB, p string) {
 	if err := os.Chtimes(p, old, old); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// frame is records first..first+n-1 of a as one zstd frame, as the local
+// store's writer writes a batch.
+func (a act) frame(tb testing.TB, first, n int) []byte {
+	tb.Helper()
+	return framing.Compress(nil, a.line(tb, first, n))
+}
+
+// writeZstd appends records first..first+n-1 of a to its file under root,
+// in zstd frames of batch records.
+func (a act) writeZstd(tb testing.TB, root string, first, n, batch int) string {
+	tb.Helper()
+	p := a.path(root)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		if err := os.WriteFile(p, nil, 0o640); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := first; i < first+n; i += batch {
+		appendBytes(tb, p, a.frame(tb, i, min(batch, first+n-i)))
+	}
+	return p
 }
