@@ -14,8 +14,19 @@ import (
 	"github.com/runlog/runlog/resource"
 )
 
-// decodeLine decodes one OTLP JSON line into entries, in record order.
+// decodeLine decodes one OTLP JSON line into entries, in record order:
+// by fastDecode when the line has the simple shape that pdata's marshaler
+// writes, else by pdata.
 func decodeLine(line []byte) ([]runlog.LogEntry, error) {
+	if es, ok := fastDecode(line); ok {
+		return es, nil
+	}
+	return decodePdata(line)
+}
+
+// decodePdata decodes one OTLP JSON line with pdata: any line that pdata
+// reads, and the error of one it cannot.
+func decodePdata(line []byte) ([]runlog.LogEntry, error) {
 	var u plog.JSONUnmarshaler
 	logs, err := u.UnmarshalLogs(line)
 	if err != nil {

@@ -128,3 +128,28 @@ func FuzzReadZstdFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastDecode: what fastDecode accepts, pdata accepts too, and both
+// give the same entries.
+func FuzzFastDecode(f *testing.F) {
+	fuzzSeeds(f)
+	a := act{run: "r", step: "s", id: "a"}
+	f.Add([]byte(`{"resourceLogs":[{"resource":{"attributes":[{"key":"cicd.pipeline.run.id","value":{"stringValue":"r"}},{"key":"g","value":{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"7"}},{"key":"y","value":{"boolValue":false}}]}}}]},"scopeLogs":[{"scope":{"name":"n","version":"1"},"logRecords":[{"timeUnixNano":"1","observedTimeUnixNano":2,"severityNumber":9,"severityText":"INFO","body":{"stringValue":"m"},"attributes":[{"key":"k"},{"key":"e","value":{}}],"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","flags":1}]}]}]}`))
+	f.Add(a.line(f, 1, 2))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		es, ok := fastDecode(b)
+		if !ok {
+			return
+		}
+		want, err := decodePdata(b)
+		if err != nil {
+			t.Fatalf("fastDecode accepts what pdata refuses (%v): %q", err, b)
+		}
+		if len(es) == 0 && len(want) == 0 {
+			return
+		}
+		if !reflect.DeepEqual(es, want) {
+			t.Fatalf("fastDecode and pdata differ on %q:\n%+v\n%+v", b, es, want)
+		}
+	})
+}

@@ -301,7 +301,11 @@ func (s *stream) fill(o *opener) {
 			}
 			if s.q.Match(&all[idx]) {
 				e := all[idx]
-				e.Attributes = maps.Clone(e.Attributes)
+				if cached {
+					// The cache's entries are handed out again: the
+					// caller's map must not be the cache's.
+					e.Attributes = maps.Clone(e.Attributes)
+				}
 				s.entries = append(s.entries, e)
 				s.idxs = append(s.idxs, idx)
 			}
