@@ -2,6 +2,7 @@ package file
 
 import (
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,8 +25,8 @@ import (
 func fastDecode(line []byte) ([]runlog.LogEntry, bool) {
 	d := scanner{b: line}
 	var out []runlog.LogEntry
-	d.object(func(k string) {
-		if k != "resourceLogs" {
+	d.object(func(k []byte) {
+		if string(k) != "resourceLogs" {
 			d.fail()
 			return
 		}
@@ -46,6 +47,7 @@ type scanner struct {
 	bad   bool
 	resKV [][2]string
 	recKV [][2]string
+	keys  map[string]string
 }
 
 func (d *scanner) fail() { d.bad = true }
@@ -80,7 +82,7 @@ func (d *scanner) expect(c byte) {
 
 // object calls field for each key of an object, positioned at its value;
 // field must consume the value.
-func (d *scanner) object(field func(k string)) {
+func (d *scanner) object(field func(k []byte)) {
 	d.expect('{')
 	if d.bad {
 		return
@@ -90,7 +92,7 @@ func (d *scanner) object(field func(k string)) {
 		return
 	}
 	for !d.bad {
-		k := d.str()
+		k := d.raw()
 		d.expect(':')
 		if d.bad {
 			return
@@ -141,23 +143,52 @@ func (d *scanner) array(elem func()) {
 // str reads a string without escapes or control characters; others are
 // left to pdata.
 func (d *scanner) str() string {
+	b := d.raw()
+	if d.bad {
+		return ""
+	}
+	return string(b)
+}
+
+// key reads an attribute key, the same few in every record: each is
+// allocated once per line.
+func (d *scanner) key() string {
+	b := d.raw()
+	if d.bad {
+		return ""
+	}
+	if k, ok := d.keys[string(b)]; ok {
+		return k
+	}
+	k := string(b)
+	if d.keys == nil {
+		d.keys = make(map[string]string)
+	}
+	if len(d.keys) < 256 {
+		d.keys[k] = k
+	}
+	return k
+}
+
+// raw reads a string as str does, as bytes of the line.
+func (d *scanner) raw() []byte {
 	if d.next() != '"' {
 		d.fail()
-		return ""
+		return nil
 	}
 	start := d.i + 1
 	for j := start; j < len(d.b); j++ {
 		switch c := d.b[j]; {
 		case c == '"':
 			d.i = j + 1
-			return string(d.b[start:j])
+			return d.b[start:j]
 		case c == '\\' || c < 0x20:
 			d.fail()
-			return ""
+			return nil
 		}
 	}
 	d.fail()
-	return ""
+	return nil
 }
 
 // digits reads an unsigned integer, bare or quoted, as pdata accepts
@@ -196,15 +227,15 @@ func (d *scanner) digits() (uint64, bool) {
 func (d *scanner) resourceLogs(out *[]runlog.LogEntry) {
 	d.resKV = d.resKV[:0]
 	sawScopes := false
-	d.object(func(k string) {
-		switch k {
+	d.object(func(k []byte) {
+		switch string(k) {
 		case "resource":
 			if sawScopes {
 				d.fail() // records would need the resource first
 				return
 			}
-			d.object(func(k string) {
-				switch k {
+			d.object(func(k []byte) {
+				switch string(k) {
 				case "attributes":
 					d.attributes("", &d.resKV)
 				case "droppedAttributesCount":
@@ -227,15 +258,15 @@ func (d *scanner) resourceLogs(out *[]runlog.LogEntry) {
 func (d *scanner) scopeLogs(out *[]runlog.LogEntry) {
 	var scope string
 	sawRecords := false
-	d.object(func(k string) {
-		switch k {
+	d.object(func(k []byte) {
+		switch string(k) {
 		case "scope":
 			if sawRecords {
 				d.fail()
 				return
 			}
-			d.object(func(k string) {
-				switch k {
+			d.object(func(k []byte) {
+				switch string(k) {
 				case "name":
 					scope = d.str()
 				case "version":
@@ -263,8 +294,8 @@ func (d *scanner) record(out *[]runlog.LogEntry, scope string) {
 		tid, sid     string
 	)
 	d.recKV = d.recKV[:0]
-	d.object(func(k string) {
-		switch k {
+	d.object(func(k []byte) {
+		switch string(k) {
 		case "timeUnixNano":
 			ts, _ = d.digits()
 		case "observedTimeUnixNano":
@@ -322,6 +353,10 @@ func (d *scanner) record(out *[]runlog.LogEntry, scope string) {
 	}
 	e.Time = time.Unix(0, int64(ts)).UTC()
 	e.TraceID, e.SpanID = tid, sid
+	if len(*out) == cap(*out) {
+		// Entries are large: doubling, not append's 1.25x.
+		*out = slices.Grow(*out, max(len(*out), 64))
+	}
 	*out = append(*out, e)
 }
 
@@ -359,10 +394,10 @@ func (d *scanner) attributes(prefix string, kvs *[][2]string) {
 			simple   bool
 			valStart = -1
 		)
-		d.object(func(k string) {
-			switch k {
+		d.object(func(k []byte) {
+			switch string(k) {
 			case "key":
-				key, sawKey = d.str(), true
+				key, sawKey = d.key(), true
 			case "value":
 				valStart = d.i
 				val, simple = d.value(prefix, nil)
@@ -411,13 +446,13 @@ func (d *scanner) value(prefix string, kvs *[][2]string) (string, bool) {
 		simple = true
 		n      int
 	)
-	d.object(func(k string) {
+	d.object(func(k []byte) {
 		n++
 		if n > 1 {
 			d.fail() // two kinds in one value: pdata decides
 			return
 		}
-		switch k {
+		switch string(k) {
 		case "stringValue":
 			s = d.str()
 		case "intValue":
@@ -448,8 +483,8 @@ func (d *scanner) value(prefix string, kvs *[][2]string) (string, bool) {
 				d.skipObject()
 				return
 			}
-			d.object(func(k string) {
-				if k != "values" {
+			d.object(func(k []byte) {
+				if string(k) != "values" {
 					d.fail()
 					return
 				}
@@ -465,8 +500,8 @@ func (d *scanner) value(prefix string, kvs *[][2]string) (string, bool) {
 // skipObject moves past a kvlist's object without keeping it.
 func (d *scanner) skipObject() {
 	var sink [][2]string
-	d.object(func(k string) {
-		if k != "values" {
+	d.object(func(k []byte) {
+		if string(k) != "values" {
 			d.fail()
 			return
 		}

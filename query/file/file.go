@@ -136,6 +136,10 @@ type cursor struct {
 	Pos map[string][2]int64 `json:"p,omitempty"`
 	// Key is the sort key of the last entry returned.
 	Key *pagination.Key `json:"k,omitempty"`
+	// Files maps a foreign file, read forward, to the offset of the
+	// segment its last returned entry came from and the offset up to
+	// which it was found in order (see sorted).
+	Files map[string][2]int64 `json:"f,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
@@ -145,6 +149,11 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 	}
 	for _, p := range cur.Pos {
 		if p[0] < 0 || p[1] < 0 {
+			return cursor{}, pagination.Invalid(c)
+		}
+	}
+	for _, p := range cur.Files {
+		if p[0] < 0 || p[1] < p[0] {
 			return cursor{}, pagination.Invalid(c)
 		}
 	}

@@ -3,6 +3,7 @@ package file
 import (
 	"container/heap"
 	"context"
+	"path/filepath"
 	"slices"
 
 	"github.com/runlog/runlog"
@@ -55,6 +56,11 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 			return runlog.Page{}, ctx.Err()
 		}
 		s := h[0]
+		if len(p.Entries) == cap(p.Entries) {
+			// Entries are large: grown by append's 1.25x, a page spent
+			// more on copying than on decoding. Doubling, up to the limit.
+			p.Entries = slices.Grow(p.Entries, min(max(len(p.Entries), 256), limit-len(p.Entries)))
+		}
 		p.Entries = append(p.Entries, *s.head())
 		s.advance(o)
 		if s.head() == nil {
@@ -78,8 +84,63 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 	return p, nil
 }
 
-// sorted reads every matching entry past the cursor's key, sorts them in
-// q's direction and returns the first page.
+// ranked keeps the best limit entries offered, in q's direction: a heap
+// whose root is the worst kept, so that memory is the page's, whatever the
+// files hold.
+type ranked struct {
+	dir   int
+	limit int
+	es    []rankedEntry
+	seen  int // entries offered: More when over the limit
+}
+
+type rankedEntry struct {
+	e    runlog.LogEntry
+	file int   // index in the source's files
+	line int64 // offset of the segment it came from
+}
+
+func (r *ranked) Len() int           { return len(r.es) }
+func (r *ranked) Less(i, j int) bool { return r.dir*runlog.Compare(&r.es[i].e, &r.es[j].e) > 0 }
+func (r *ranked) Swap(i, j int)      { r.es[i], r.es[j] = r.es[j], r.es[i] }
+func (r *ranked) Push(x any)         { r.es = append(r.es, x.(rankedEntry)) }
+func (r *ranked) Pop() any {
+	x := r.es[len(r.es)-1]
+	r.es = r.es[:len(r.es)-1]
+	return x
+}
+
+func (r *ranked) full() bool { return len(r.es) >= r.limit }
+
+// beats reports whether e would be kept.
+func (r *ranked) beats(e *runlog.LogEntry) bool {
+	return !r.full() || r.dir*runlog.Compare(e, &r.es[0].e) < 0
+}
+
+func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) {
+	r.seen++
+	if !r.beats(e) {
+		return
+	}
+	if r.full() {
+		r.es[0] = rankedEntry{*e, file, line}
+		heap.Fix(r, 0)
+		return
+	}
+	heap.Push(r, rankedEntry{*e, file, line})
+}
+
+// sorted reads the files of a source whose order is not known (foreign
+// files), or backward, and returns the first page past the cursor's key in
+// q's direction. Memory is bounded by the page (ranked), not the files:
+// every page reads the files again.
+//
+// Reading forward, a file found in order is not read again from its
+// start: the cursor keeps, for each file, the offset of the segment the
+// page's last entry from it came from (everything before is on earlier
+// pages) and how far the file was found in order; within that stretch, a
+// read stops at the first entry that cannot make the page. A file that
+// grew is read on past that stretch, as one out of order is read whole.
 func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
 	dir := 1
@@ -89,29 +150,76 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 	o := &opener{src: src}
 	defer o.closeAll()
 	var (
-		all     []runlog.LogEntry
+		best    = ranked{dir: dir, limit: limit}
 		ends    []runlog.End
 		damaged []runlog.Damage
+		marks   = make([][2]int64, len(src.files)) // from, in order up to
+		inOrder = make([]bool, len(src.files))
 	)
-	for _, rel := range src.files {
+	for i, rel := range src.files {
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
 		}
-		s := newStream(src, rel, [2]int64{}, q, nil)
-		for s.fill(o); s.head() != nil; s.advance(o) {
-			if e := s.head(); cur.Key == nil || cur.Key.Compare(e)*dir > 0 {
-				all = append(all, *e)
+		mark := cur.Files[rel]
+		if dir < 0 {
+			mark = [2]int64{}
+		}
+		if fi, err := src.root.Stat(filepath.Join(src.base, rel)); err != nil || fi.Size() < mark[1] {
+			mark = [2]int64{} // not the file the cursor saw
+		}
+		s := newStream(src, rel, [2]int64{mark[0], 0}, q, nil)
+		var prev runlog.LogEntry
+		ordered, first := true, true
+		for s.fill(o); s.head() != nil; {
+			e := s.head()
+			if !first && runlog.Compare(&prev, e) > 0 {
+				ordered = false
 			}
+			prev, first = *e, false
+			switch {
+			case cur.Key != nil && cur.Key.Compare(e)*dir <= 0:
+			case ordered && s.lineOff < mark[1] && !best.beats(e):
+				// In order up to mark[1]: nothing more before it makes
+				// the page.
+				best.seen++
+				s.seek(o, mark[1])
+				first = true
+				continue
+			default:
+				best.offer(e, i, s.lineOff)
+			}
+			s.advance(o)
+		}
+		inOrder[i] = ordered
+		if ordered {
+			marks[i] = [2]int64{mark[0], max(s.next, mark[1])}
 		}
 		ends = append(ends, s.ends...)
 		damaged = append(damaged, s.damages()...)
 		o.release(s)
 	}
-	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
-	p := runlog.Page{More: len(all) > limit, Ends: ends, Damaged: damaged}
-	p.Entries = slices.Clone(all[:min(limit, len(all))]) // let the rest go
+	p := runlog.Page{More: best.seen > limit, Ends: ends, Damaged: damaged}
+	p.Entries = make([]runlog.LogEntry, len(best.es))
+	for i := len(best.es) - 1; i >= 0; i-- {
+		re := heap.Pop(&best).(rankedEntry)
+		p.Entries[i] = re.e
+		if inOrder[re.file] && marks[re.file][0] < re.line {
+			marks[re.file][0] = re.line // the page's last entry from it is at or after
+		}
+	}
 	if n := len(p.Entries); n > 0 {
-		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
+		next := cursor{Key: pagination.KeyOf(&p.Entries[n-1])}
+		if dir > 0 {
+			for i, rel := range src.files {
+				if inOrder[i] && marks[i][1] > 0 {
+					if next.Files == nil {
+						next.Files = make(map[string][2]int64)
+					}
+					next.Files[rel] = marks[i]
+				}
+			}
+		}
+		p.Next = next.encode()
 	}
 	return p, nil
 }

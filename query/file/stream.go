@@ -161,6 +161,14 @@ func (s *stream) pos() [2]int64 {
 // skip of it next time.
 func (s *stream) skipLeft() int64 { return int64(s.skip) }
 
+// seek moves s to the segment at off, dropping what it holds; the file
+// is reopened there.
+func (s *stream) seek(o *opener, off int64) {
+	o.release(s)
+	s.next, s.skip = off, 0
+	s.fill(o)
+}
+
 func (s *stream) advance(o *opener) {
 	s.i++
 	if s.i < len(s.entries) {
