@@ -130,4 +130,3 @@ func TestCollectorSizedFrames(t *testing.T) {
 	}
 	wantMessages(t, es, "a1", seqs(1, 9)...)
 }
-
