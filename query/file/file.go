@@ -1,7 +1,9 @@
 // Package file is the read path of runlog's embedded local store: it reads
 // OTLP JSON lines (one ExportLogsServiceRequest per line, the format the
-// OpenTelemetry Collector's file exporter writes) back into runlog.LogEntry
-// values, with filtering, ordering, paging and a cursor.
+// OpenTelemetry Collector's file exporter writes), plain or in zstd frames
+// (the local store's format, and the collector's with compression: zstd),
+// back into runlog.LogEntry values, with filtering, ordering, paging and a
+// cursor.
 //
 // A Reader reads the local store's layout under a root directory (see
 // otelstore's local exporter): one file per activation, under one directory
@@ -20,8 +22,10 @@
 // first record not yet returned. Records appended later, to old files or
 // new ones, are all returned by the next fetch with that cursor, which is
 // what a live tail needs; no entry is returned twice. Foreign files
-// (LogsURI) and backward fetches are read whole and sorted; their cursor is
-// the sort key of the last entry.
+// (LogsURI) and backward fetches are read as streams that keep only the
+// page's best entries (memory bounded by the limit, not the files); their
+// cursor is the sort key of the last entry, plus, forward, where each
+// foreign file found in order was left.
 //
 // # Damage
 //
@@ -30,7 +34,10 @@
 // only when the directory it reads cannot be opened at all.
 //
 //   - A line that does not decode is skipped, listed on the page whose read
-//     passed it (on every page for the sorted reads, which reread).
+//     passed it (on every page for the sorted reads, which reread). So is
+//     a zstd frame that does not parse or decompress: reading goes on at
+//     the next zstd magic number; one cut short at the end of the file is
+//     treated as an unterminated last line.
 //   - A line longer than layout.MaxLine (64 MiB) is skipped without being
 //     held in memory; the writer never writes one.
 //   - A last line without its newline is a write in progress and is left
