@@ -147,6 +147,10 @@ type cursor struct {
 	// segment its last returned entry came from and the offset up to
 	// which it was found in order (see sorted).
 	Files map[string][2]int64 `json:"f,omitempty"`
+	// Back maps a file of the local store, read backward, to the offset
+	// below which its segments still hold entries for later pages (0:
+	// none); a file not listed is read from its end.
+	Back map[string]int64 `json:"b,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
@@ -156,6 +160,11 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 	}
 	for _, p := range cur.Pos {
 		if p[0] < 0 || p[1] < 0 {
+			return cursor{}, pagination.Invalid(c)
+		}
+	}
+	for _, b := range cur.Back {
+		if b < 0 {
 			return cursor{}, pagination.Invalid(c)
 		}
 	}
@@ -192,9 +201,12 @@ func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 	defer src.root.Close()
 	var p runlog.Page
-	if src.local && q.Direction == runlog.Forward {
+	switch {
+	case src.local && q.Direction == runlog.Forward:
 		p, err = mergeForward(ctx, src, &q, cur, &r.lines)
-	} else {
+	case src.local:
+		p, err = backward(ctx, src, &q, cur)
+	default:
 		p, err = sorted(ctx, src, &q, cur)
 	}
 	if err != nil {

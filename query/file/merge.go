@@ -117,17 +117,21 @@ func (r *ranked) beats(e *runlog.LogEntry) bool {
 	return !r.full() || r.dir*runlog.Compare(e, &r.es[0].e) < 0
 }
 
-func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) {
+// offer keeps e if it beats the worst kept, and returns the file and
+// segment of the entry that is let go (e or the worst), if any.
+func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) (dropFile int, dropLine int64, dropped bool) {
 	r.seen++
 	if !r.beats(e) {
-		return
+		return file, line, true
 	}
 	if r.full() {
+		old := r.es[0]
 		r.es[0] = rankedEntry{*e, file, line}
 		heap.Fix(r, 0)
-		return
+		return old.file, old.line, true
 	}
 	heap.Push(r, rankedEntry{*e, file, line})
+	return 0, 0, false
 }
 
 // sorted reads the files of a source whose order is not known (foreign
@@ -219,6 +223,97 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 				}
 			}
 		}
+		p.Next = next.encode()
+	}
+	return p, nil
+}
+
+// backward reads a page of the local store backward: each file is in
+// order, so it is read segment by segment from its end (or from where the
+// cursor says the previous page left it), and left as soon as the rest,
+// all older, cannot make the page. A page costs about a page of
+// decoding, wherever it is in the step. The cursor keeps, for each file,
+// the bound below which its segments are still to be read (Back). A file
+// whose segments cannot be told from their delimiters (a damaged frame)
+// is read whole, as sorted does.
+func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runlog.Page, error) {
+	limit := q.EffectiveLimit()
+	o := &opener{src: src}
+	defer o.closeAll()
+	var (
+		best    = ranked{dir: -1, limit: limit}
+		ends    []runlog.End
+		damaged []runlog.Damage
+		bound   = make([]int64, len(src.files)) // segments below it still to read
+		keep    = func(e *runlog.LogEntry) bool { return cur.Key == nil || cur.Key.Compare(e) < 0 }
+	)
+	drop := func(f int, line int64) { bound[f] = max(bound[f], line+1) }
+	for i, rel := range src.files {
+		if ctx.Err() != nil {
+			return runlog.Page{}, ctx.Err()
+		}
+		end, partial := cur.Back[rel]
+		s := newStream(src, rel, [2]int64{}, q, nil)
+		segs, ok := s.segments(o)
+		switch {
+		case partial && end == 0:
+			// Read to its start by earlier pages.
+		case !ok:
+			for s.fill(o); s.head() != nil; s.advance(o) {
+				if e := s.head(); keep(e) {
+					if f, l, d := best.offer(e, i, s.lineOff); d {
+						drop(f, l)
+					}
+				}
+			}
+		default:
+			for j := len(segs) - 1; j >= 0; j-- {
+				if partial && segs[j] >= end {
+					continue
+				}
+				s.until = 0
+				if j+1 < len(segs) {
+					s.until = segs[j+1]
+				}
+				s.seek(o, segs[j])
+				var first *runlog.LogEntry
+				for ; s.head() != nil; s.advance(o) {
+					e := s.head()
+					if first == nil {
+						c := *e
+						first = &c
+					}
+					if keep(e) {
+						if f, l, d := best.offer(e, i, segs[j]); d {
+							drop(f, l)
+						}
+					}
+				}
+				if first != nil && best.full() && runlog.Compare(first, &best.es[0].e) <= 0 {
+					// Everything before is older than the page's oldest.
+					bound[i] = max(bound[i], segs[j])
+					break
+				}
+			}
+		}
+		ends = append(ends, s.ends...)
+		damaged = append(damaged, s.damages()...)
+		o.release(s)
+	}
+	p := runlog.Page{Ends: ends, Damaged: damaged}
+	p.Entries = make([]runlog.LogEntry, len(best.es))
+	for i := len(best.es) - 1; i >= 0; i-- {
+		p.Entries[i] = heap.Pop(&best).(rankedEntry).e
+	}
+	next := cursor{Back: make(map[string]int64, len(src.files))}
+	for i, rel := range src.files {
+		next.Back[rel] = bound[i]
+		if bound[i] > 0 {
+			p.More = true
+		}
+	}
+	if n := len(p.Entries); n > 0 {
+		next.Key = pagination.KeyOf(&p.Entries[n-1])
 		p.Next = next.encode()
 	}
 	return p, nil

@@ -24,16 +24,57 @@ func TestBackwardIsReversedForward(t *testing.T) {
 	act{run: "r", step: "s", id: "a1"}.writeZstd(t, root, 1, 40, 7)
 	act{run: "r", step: "s", id: "a2", offset: 3}.write(t, root, 1, 30, 4)
 	act{run: "r", step: "t", id: "b1", offset: 5}.writeZstd(t, root, 10, 20, 3)
-	r := New(root)
-	fwd, _ := fetchAll(t, r, runlog.Query{RunID: "r"})
-	if len(fwd) != 90 {
-		t.Fatalf("forward: %d entries; want 90", len(fwd))
+	// A file with a damaged frame in the middle: its frames cannot all
+	// be told from their headers, so it is read whole.
+	c := act{run: "r", step: "t", id: "c1", offset: 2}
+	p := c.writeZstd(t, root, 1, 10, 5)
+	fr := c.frame(t, 11, 5)
+	for i := len(fr) / 3; i < len(fr)/2; i++ {
+		fr[i] ^= 0x5a
 	}
-	for _, limit := range []int{1, 7, 0} {
-		back, ds := fetchAll(t, r, runlog.Query{RunID: "r", Direction: runlog.Backward, Limit: limit})
-		if got, want := messages(back), reversed(fwd); !slices.Equal(got, want) || len(ds) != 0 {
-			t.Fatalf("limit %d: backward %q (damage %v); want %q", limit, got, ds, want)
+	appendBytes(t, p, fr)
+	c.writeZstd(t, root, 16, 10, 5)
+	r := New(root)
+	for _, contains := range []string{"", "record 1"} {
+		fwd, _ := fetchAll(t, r, runlog.Query{RunID: "r", Contains: contains})
+		if contains == "" && len(fwd) != 110 {
+			t.Fatalf("forward: %d entries; want 110", len(fwd))
 		}
+		for _, limit := range []int{1, 7, 0} {
+			back, ds := fetchAll(t, r, runlog.Query{RunID: "r", Direction: runlog.Backward, Limit: limit, Contains: contains})
+			if got, want := messages(back), reversed(fwd); !slices.Equal(got, want) {
+				t.Fatalf("contains %q, limit %d: backward %q; want %q", contains, limit, got, want)
+			}
+			if len(ds) == 0 {
+				t.Fatalf("contains %q, limit %d: the damaged frame is not reported", contains, limit)
+			}
+		}
+	}
+}
+
+// TestLastPageReadsTheEnd: the last page of a long step is read from the
+// end of its file: a file whose head is garbage still gives it without
+// damage (the head is never reached).
+func TestLastPageReadsTheEnd(t *testing.T) {
+	root := t.TempDir()
+	a := act{run: "r", step: "s", id: "a1"}
+	p := a.path(root)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// A plain file whose first line is garbage: forward reports it.
+	if err := os.WriteFile(p, []byte("garbage\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	a.write(t, root, 1, 1000, 10)
+	r := New(root)
+	pg, err := r.Fetch(t.Context(), runlog.Query{RunID: "r", Direction: runlog.Backward, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMessages(t, pg.Entries, "a1", 1000, 999, 998, 997, 996)
+	if len(pg.Damaged) != 0 || !pg.More {
+		t.Fatalf("last page: damage %v, more %v; want none read, and more", pg.Damaged, pg.More)
 	}
 }
 

@@ -135,6 +135,7 @@ type stream struct {
 	ends    []runlog.End    // end markers read
 	damaged []runlog.Damage // what could not be read
 	stopped bool            // a read failed: the rest is for a later fetch
+	until   int64           // when > 0, fill reads no segment at or past it
 }
 
 func newStream(src *source, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) *stream {
@@ -232,6 +233,9 @@ func (s *stream) readLine(o *opener) (n int64, over bool, err error) {
 func (s *stream) fill(o *opener) {
 	s.entries, s.idxs, s.i = s.entries[:0], s.idxs[:0], 0
 	for len(s.entries) == 0 && !s.stopped {
+		if s.until > 0 && s.next >= s.until {
+			return
+		}
 		if err := o.acquire(s); err != nil {
 			s.damage(-1, err.Error())
 			s.stopped = true
@@ -320,6 +324,70 @@ func (s *stream) fill(o *opener) {
 		}
 		s.all, s.allKey = all, key
 	}
+}
+
+// segments returns the offsets of the segments of s's file (lines or
+// frames), in order, from their delimiters alone: nothing is decoded. It
+// reports false when the file cannot be walked so (a damaged frame): the
+// caller then reads it whole.
+func (s *stream) segments(o *opener) ([]int64, bool) {
+	if err := o.acquire(s); err != nil {
+		return nil, false
+	}
+	if s.format == framing.Unknown {
+		if _, err := s.sniff(); err != nil || s.format == framing.Unknown {
+			return nil, false
+		}
+	}
+	fi, err := s.f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	size := fi.Size()
+	var offs []int64
+	switch s.format {
+	case framing.Zstd:
+		for off := int64(0); off < size; {
+			n, err := framing.FrameSize(s.f, off, size, maxLine)
+			if err != nil {
+				return nil, false
+			}
+			offs = append(offs, off)
+			off += n
+		}
+	case framing.Sized:
+		var p [4]byte
+		for off := int64(0); off < size; {
+			if _, err := s.f.ReadAt(p[:], off); err != nil {
+				return nil, false
+			}
+			offs = append(offs, off)
+			off += 4 + int64(binary.BigEndian.Uint32(p[:]))
+		}
+	default:
+		buf := make([]byte, 256<<10)
+		line := int64(0)
+		for off := int64(0); off < size; {
+			n, err := s.f.ReadAt(buf, off)
+			if n == 0 && err != nil {
+				return nil, false
+			}
+			for i := 0; i < n; {
+				j := bytes.IndexByte(buf[i:n], '\n')
+				if j < 0 {
+					break
+				}
+				offs = append(offs, line)
+				line = off + int64(i+j+1)
+				i += j + 1
+			}
+			off += int64(n)
+		}
+		if line < size {
+			offs = append(offs, line) // unterminated: fill decides
+		}
+	}
+	return offs, true
 }
 
 // sniff tells s's framing from the head of its file, and returns how
