@@ -141,7 +141,7 @@ func BenchmarkReadJSONL(b *testing.B) {
 		var line []byte
 		for b.Loop() {
 			n := 0
-			for e, err := range runlog.All(b.Context(), r, runlog.Query{RunID: "bench", StepID: "s"}) {
+			for e, err := range runlog.All(b.Context(), r, runlog.Query{RunID: "bench", StepID: "s", Limit: benchLimit}) {
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -156,3 +156,7 @@ func BenchmarkReadJSONL(b *testing.B) {
 		}
 	})
 }
+
+// benchLimit is the page size of BenchmarkReadJSONL's reads: `runlog
+// logs`'s default.
+const benchLimit = 5000

@@ -17,8 +17,11 @@ import (
 // decodeLine decodes one OTLP JSON line into entries, in record order:
 // by fastDecode when the line has the simple shape that pdata's marshaler
 // writes, else by pdata.
-func decodeLine(line []byte) ([]runlog.LogEntry, error) {
-	if es, ok := fastDecode(line); ok {
+func decodeLine(line []byte) ([]runlog.LogEntry, error) { return decodeLineHint(line, 0) }
+
+// decodeLineHint is decodeLine for a line likely to hold hint records.
+func decodeLineHint(line []byte, hint int) ([]runlog.LogEntry, error) {
+	if es, ok := fastDecode(line, hint); ok {
 		return es, nil
 	}
 	return decodePdata(line)

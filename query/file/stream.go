@@ -127,7 +127,9 @@ type stream struct {
 	next    int64 // offset of the next unread line
 	lineOff int64 // offset of the line entries came from
 	entries []runlog.LogEntry
-	idxs    []int             // index in the line of each entry
+	idxs    []int             // index in the line of each entry; nil: base + i
+	base    int               // with idxs nil, entries is all[base:]
+	hint    int               // records in the last segment decoded: the next likely holds as many
 	i       int               // current entry
 	skip    int               // records of the first line already returned
 	all     []runlog.LogEntry // every record of the current line, for the cache
@@ -153,6 +155,9 @@ func (s *stream) head() *runlog.LogEntry {
 // pos is where the next fetch must resume to return the head first.
 func (s *stream) pos() [2]int64 {
 	if s.i < len(s.entries) {
+		if s.idxs == nil {
+			return [2]int64{s.lineOff, int64(s.base + s.i)}
+		}
 		return [2]int64{s.lineOff, int64(s.idxs[s.i])}
 	}
 	return [2]int64{s.next, s.skipLeft()}
@@ -231,6 +236,9 @@ func (s *stream) readLine(o *opener) (n int64, over bool, err error) {
 // fill reads lines until one has a matching entry or the file ends. An
 // unterminated last line is a write in progress: it is left for later.
 func (s *stream) fill(o *opener) {
+	if s.idxs == nil {
+		s.entries, s.idxs = nil, make([]int, 0, 64) // entries was all's: not to be written over
+	}
 	s.entries, s.idxs, s.i = s.entries[:0], s.idxs[:0], 0
 	for len(s.entries) == 0 && !s.stopped {
 		if s.until > 0 && s.next >= s.until {
@@ -297,12 +305,22 @@ func (s *stream) fill(o *opener) {
 			all, cached = s.cache.get(key)
 		}
 		if !cached && s.format == framing.Lines {
-			if all, err = decodeLine(o.line); err != nil {
+			if all, err = decodeLineHint(o.line, s.hint); err != nil {
 				s.damage(start, "not an OTLP JSON line ("+errSummary(err)+"): skipped")
 				continue
 			}
 		} else if !cached {
 			all = s.decodeFrame(start, o.line)
+		}
+		if !cached {
+			s.hint = len(all)
+		}
+		if !cached && s.allMatch(all[skip:]) {
+			// The common case: every record is returned. The entries are
+			// all's, not copied one by one.
+			s.entries, s.idxs, s.base = all[skip:], nil, skip
+			s.all, s.allKey = all, key
+			continue
 		}
 		for idx := skip; idx < len(all); idx++ {
 			if end, ok := resource.EndOf(&all[idx]); ok {
@@ -324,6 +342,17 @@ func (s *stream) fill(o *opener) {
 		}
 		s.all, s.allKey = all, key
 	}
+}
+
+// allMatch reports whether every entry of es is one q returns (none is
+// an end marker).
+func (s *stream) allMatch(es []runlog.LogEntry) bool {
+	for i := range es {
+		if _, end := resource.EndOf(&es[i]); end || !s.q.Match(&es[i]) {
+			return false
+		}
+	}
+	return len(es) > 0
 }
 
 // segments returns the offsets of the segments of s's file (lines or
@@ -497,7 +526,7 @@ func (s *stream) decodeFrame(off int64, text []byte) []runlog.LogEntry {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		es, err := decodeLine(line)
+		es, err := decodeLineHint(line, s.hint)
 		if err != nil {
 			s.damage(off, fmt.Sprintf("line %d of the zstd frame is not an OTLP JSON line (%s): skipped", i, errSummary(err)))
 			continue
