@@ -210,10 +210,15 @@ func (d *scanner) digits() (uint64, bool) {
 		d.fail()
 		return 0, false
 	}
-	v, err := strconv.ParseUint(string(d.b[start:d.i]), 10, 64)
-	if err != nil {
-		d.fail()
-		return 0, false
+	if d.i-start > 19 { // past 19 digits, ParseUint says whether it fits
+		if _, err := strconv.ParseUint(string(d.b[start:d.i]), 10, 64); err != nil {
+			d.fail()
+			return 0, false
+		}
+	}
+	var v uint64
+	for _, c := range d.b[start:d.i] {
+		v = v*10 + uint64(c-'0')
 	}
 	if quoted {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
