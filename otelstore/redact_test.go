@@ -14,8 +14,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog"
-	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/internal/framing"
+	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/query/file"
 )
