@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,7 +52,14 @@ func main() {
 	floor := flag.Bool("floor", false, "child: decode the files given with pdata")
 	foreign := flag.String("foreign", "", "child: read this LogsURI with runlog.All")
 	last := flag.String("last", "", "child: read the last page of run big under this data directory")
+	cpuprofile := flag.String("cpuprofile", "", "child modes: write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	switch {
 	case *floor:
 		decodeFloor(flag.Args())

@@ -86,12 +86,14 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 
 // ranked keeps the best limit entries offered, in q's direction: a heap
 // whose root is the worst kept, so that memory is the page's, whatever the
-// files hold.
+// files hold. The heap holds indices: entries are large, and are written
+// once each, not moved by every swap.
 type ranked struct {
 	dir   int
 	limit int
 	es    []rankedEntry
-	seen  int // entries offered: More when over the limit
+	h     []int // indices into es, the worst first
+	seen  int   // entries offered: More when over the limit
 }
 
 type rankedEntry struct {
@@ -100,21 +102,26 @@ type rankedEntry struct {
 	line int64 // offset of the segment it came from
 }
 
-func (r *ranked) Len() int           { return len(r.es) }
-func (r *ranked) Less(i, j int) bool { return r.dir*runlog.Compare(&r.es[i].e, &r.es[j].e) > 0 }
-func (r *ranked) Swap(i, j int)      { r.es[i], r.es[j] = r.es[j], r.es[i] }
-func (r *ranked) Push(x any)         { r.es = append(r.es, x.(rankedEntry)) }
+func (r *ranked) Len() int { return len(r.h) }
+func (r *ranked) Less(i, j int) bool {
+	return r.dir*runlog.Compare(&r.es[r.h[i]].e, &r.es[r.h[j]].e) > 0
+}
+func (r *ranked) Swap(i, j int) { r.h[i], r.h[j] = r.h[j], r.h[i] }
+func (r *ranked) Push(x any)    { r.h = append(r.h, x.(int)) }
 func (r *ranked) Pop() any {
-	x := r.es[len(r.es)-1]
-	r.es = r.es[:len(r.es)-1]
+	x := r.h[len(r.h)-1]
+	r.h = r.h[:len(r.h)-1]
 	return x
 }
 
-func (r *ranked) full() bool { return len(r.es) >= r.limit }
+func (r *ranked) full() bool { return len(r.h) >= r.limit }
+
+// worst is the worst entry kept; the heap must not be empty.
+func (r *ranked) worst() *runlog.LogEntry { return &r.es[r.h[0]].e }
 
 // beats reports whether e would be kept.
 func (r *ranked) beats(e *runlog.LogEntry) bool {
-	return !r.full() || r.dir*runlog.Compare(e, &r.es[0].e) < 0
+	return !r.full() || r.dir*runlog.Compare(e, r.worst()) < 0
 }
 
 // offer keeps e if it beats the worst kept, and returns the file and
@@ -125,13 +132,30 @@ func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) (dropFile int, 
 		return file, line, true
 	}
 	if r.full() {
-		old := r.es[0]
-		r.es[0] = rankedEntry{*e, file, line}
+		i := r.h[0]
+		old := r.es[i]
+		r.es[i] = rankedEntry{*e, file, line}
 		heap.Fix(r, 0)
 		return old.file, old.line, true
 	}
-	heap.Push(r, rankedEntry{*e, file, line})
+	r.es = append(r.es, rankedEntry{*e, file, line})
+	heap.Push(r, len(r.es)-1)
 	return 0, 0, false
+}
+
+// drain empties r into a page's entries, best first, calling each for
+// every entry's origin.
+func (r *ranked) drain(each func(re *rankedEntry)) []runlog.LogEntry {
+	out := make([]runlog.LogEntry, len(r.h))
+	for i := len(r.h) - 1; i >= 0; i-- {
+		re := &r.es[heap.Pop(r).(int)]
+		out[i] = re.e
+		if each != nil {
+			each(re)
+		}
+	}
+	r.es = nil
+	return out
 }
 
 // sorted reads the files of a source whose order is not known (foreign
@@ -172,14 +196,14 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 			mark = [2]int64{} // not the file the cursor saw
 		}
 		s := newStream(src, rel, [2]int64{mark[0], 0}, q, nil)
-		var prev runlog.LogEntry
+		var prev pagination.Key
 		ordered, first := true, true
 		for s.fill(o); s.head() != nil; {
 			e := s.head()
-			if !first && runlog.Compare(&prev, e) > 0 {
+			if !first && prev.Compare(e) < 0 {
 				ordered = false
 			}
-			prev, first = *e, false
+			prev, first = pagination.Key{T: e.Time.UnixNano(), Seq: e.Sequence, ID: e.ID, Chunk: e.ChunkIndex}, false
 			switch {
 			case cur.Key != nil && cur.Key.Compare(e)*dir <= 0:
 			case ordered && s.lineOff < mark[1] && !best.beats(e):
@@ -203,14 +227,11 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 		o.release(s)
 	}
 	p := runlog.Page{More: best.seen > limit, Ends: ends, Damaged: damaged}
-	p.Entries = make([]runlog.LogEntry, len(best.es))
-	for i := len(best.es) - 1; i >= 0; i-- {
-		re := heap.Pop(&best).(rankedEntry)
-		p.Entries[i] = re.e
+	p.Entries = best.drain(func(re *rankedEntry) {
 		if inOrder[re.file] && marks[re.file][0] < re.line {
 			marks[re.file][0] = re.line // the page's last entry from it is at or after
 		}
-	}
+	})
 	if n := len(p.Entries); n > 0 {
 		next := cursor{Key: pagination.KeyOf(&p.Entries[n-1])}
 		if dir > 0 {
@@ -289,7 +310,7 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 						}
 					}
 				}
-				if first != nil && best.full() && runlog.Compare(first, &best.es[0].e) <= 0 {
+				if first != nil && best.full() && runlog.Compare(first, best.worst()) <= 0 {
 					// Everything before is older than the page's oldest.
 					bound[i] = max(bound[i], segs[j])
 					break
@@ -301,10 +322,7 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 		o.release(s)
 	}
 	p := runlog.Page{Ends: ends, Damaged: damaged}
-	p.Entries = make([]runlog.LogEntry, len(best.es))
-	for i := len(best.es) - 1; i >= 0; i-- {
-		p.Entries[i] = heap.Pop(&best).(rankedEntry).e
-	}
+	p.Entries = best.drain(nil)
 	next := cursor{Back: make(map[string]int64, len(src.files))}
 	for i, rel := range src.files {
 		next.Back[rel] = bound[i]
