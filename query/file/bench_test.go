@@ -83,14 +83,15 @@ func BenchmarkFetchSmallPages(b *testing.B) {
 }
 
 // benchZstd is a step of 1,000,000 records in the local format (zstd
-// frames of 1,024 records, like `runlog exec -- seq`), written once.
+// frames of 1,024 records, shaped like `runlog exec -- seq`'s captured
+// lines), written once.
 var benchZstd = sync.OnceValue(func() string {
 	dir, err := os.MkdirTemp("", "runlog-bench-zstd-")
 	if err != nil {
 		panic(err)
 	}
 	benchDirs = append(benchDirs, dir)
-	act{run: "bench", step: "s", id: "z"}.writeZstd(panicTB{}, dir, 1, 1000000, 1024)
+	act{run: "bench", step: "s", id: "z", captured: true}.writeZstd(panicTB{}, dir, 1, 1000000, 1024)
 	return dir
 })
 

@@ -60,6 +60,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/query/internal/pagination"
@@ -109,6 +110,10 @@ func New(root string, opts ...Option) *Reader {
 type lineCache struct {
 	mu    sync.Mutex
 	lines map[string][]runlog.LogEntry
+	// records is how many records the last segment decoded held: the
+	// first segment a fetch decodes is sized by it (entries are large,
+	// growing a slice of them costs more than decoding).
+	records atomic.Int64
 }
 
 const cachedLines = 8

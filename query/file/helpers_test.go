@@ -23,6 +23,9 @@ var base = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 type act struct {
 	run, step, id string
 	offset        time.Duration
+	// captured makes records look like runlog exec's captured lines: a
+	// service.name on the resource and a runlog.stream attribute.
+	captured bool
 }
 
 func (a act) path(root string) string { return layout.File(root, a.run, a.step, a.id) }
@@ -39,6 +42,9 @@ func (a act) line(tb testing.TB, first, n int) []byte {
 	}
 	attrs.PutStr(resource.Source, "step")
 	attrs.PutStr(resource.ActivationID, a.id)
+	if a.captured {
+		attrs.PutStr(resource.ServiceName, "runlog")
+	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("test")
 	for seq := first; seq < first+n; seq++ {
@@ -47,6 +53,9 @@ func (a act) line(tb testing.TB, first, n int) []byte {
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.Body().SetStr(a.id + " record " + strconv.Itoa(seq))
 		lr.Attributes().PutInt(resource.Sequence, int64(seq))
+		if a.captured {
+			lr.Attributes().PutStr("runlog.stream", "stdout")
+		}
 	}
 	b, err := (&plog.JSONMarshaler{}).MarshalLogs(logs)
 	if err != nil {

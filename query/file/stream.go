@@ -142,7 +142,11 @@ type stream struct {
 
 func newStream(src *source, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) *stream {
 	name := filepath.Join(src.base, rel)
-	return &stream{name: name, rel: rel, display: src.path(rel), local: src.local, cache: cache, q: q, next: pos[0], skip: int(pos[1])}
+	s := &stream{name: name, rel: rel, display: src.path(rel), local: src.local, cache: cache, q: q, next: pos[0], skip: int(pos[1])}
+	if cache != nil {
+		s.hint = int(min(cache.records.Load(), 1<<16))
+	}
+	return s
 }
 
 func (s *stream) head() *runlog.LogEntry {
@@ -312,8 +316,11 @@ func (s *stream) fill(o *opener) {
 		} else if !cached {
 			all = s.decodeFrame(start, o.line)
 		}
-		if !cached {
+		if !cached && len(all) != s.hint {
 			s.hint = len(all)
+			if s.cache != nil {
+				s.cache.records.Store(int64(s.hint))
+			}
 		}
 		if !cached && s.allMatch(all[skip:]) {
 			// The common case: every record is returned. The entries are
