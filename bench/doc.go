@@ -11,7 +11,12 @@
 //     VictoriaLogs fed by the collector, with runlog.All and `runlog logs`,
 //     next to the raw LogsQL query (curl) and vlogscli: lines/s and peak
 //     RSS (bench/vlfetch);
-//   - bench/run.sh cli: `runlog logs` of a large run of the local store,
-//     next to cat of its files, and its peak RSS with --limit 2000000 next
-//     to the default page (bench/clilogs).
+//   - bench/run.sh cli: the local store at scale (bench/clilogs): bytes
+//     per line on disk (zstd frames and the old plain lines), `runlog logs
+//     -o jsonl`, foreign OTLP JSON files through LogsURI and the last page
+//     read backward, each in a child process, next to a plain pdata decode
+//     of the same files: CPU seconds, peak RSS and the ratios;
+//   - bench/run.sh local: the Go benchmark pair BenchmarkReadJSONL
+//     (query/file): runlog.All plus the jsonl rendering of a zstd step,
+//     next to a plain pdata decode of the same files, in one run.
 package bench

@@ -6,8 +6,12 @@
 #   bench/run.sh                # emit path: one goroutine, and 16 at once (one step, 16 steps)
 #   COUNT=10 bench/run.sh
 #   bench/run.sh victorialogs   # read of a 1,000,000-line step from VictoriaLogs
-#   bench/run.sh cli            # runlog logs of a 1,000,000-line run: time and peak RSS,
-#                               # and -o jsonl with --limit 2000000 next to the default page
+#   bench/run.sh cli            # the local store at 1,000,000 lines: bytes per line on disk; runlog logs -o jsonl,
+#                               # foreign files (LogsURI) and the last page, next to a plain pdata decode of the
+#                               # same files: CPU seconds, peak RSS, ratios, and -o jsonl
+#                               # with --limit 2000000 next to the default page (LINES, REPS; bench/clilogs)
+#   bench/run.sh local          # Go benchmark pair: runlog.All + jsonl rendering of a 1,000,000-record zstd step
+#                               # next to a plain pdata decode of the same files (BenchmarkReadJSONL in query/file)
 #   bench/run.sh steps          # 1,000 steps logging at once in one process: peak heap next to
 #                               # the store's memory bound, attribution read back
 #                               # (STEPS, LINES per step, BOUND in MiB)
@@ -30,7 +34,30 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
 
 if [ "${1:-}" = cli ]; then
-	exec go run ./bench/clilogs
+	exec go run ./bench/clilogs -lines "${LINES:-1000000}" -reps "${REPS:-3}"
+fi
+
+if [ "${1:-}" = local ]; then
+	out=$(mktemp)
+	trap 'rm -f "$out"' EXIT
+	go test -run '^$' -bench 'ReadJSONL' -benchmem -count "$COUNT" ./query/file/ | tee "$out"
+	echo
+	echo "== local store read: median ns/op, ratio to a plain pdata decode of the same files =="
+	awk '
+/^BenchmarkReadJSONL\// {
+	name = $1; sub(/^BenchmarkReadJSONL\//, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 3; i < NF; i++) if ($(i+1) == "ns/op") ns[name] = ns[name] " " $i
+}
+function median(s,   a, n, i, j, t) {
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+END {
+	p = median(ns["pdata"]); r = median(ns["runlog"])
+	printf "%-8s %14.0f\n%-8s %14.0f  %.2fx of pdata (target <= 1.5x: %s)\n", "pdata", p, "runlog", r, r / p, (r / p <= 1.5 ? "met" : "NOT met")
+}' "$out"
+	exit 0
 fi
 
 if [ "${1:-}" = steps ]; then

@@ -9,7 +9,7 @@
 // Flavors:
 //
 //   - local: the embedded default. Records are written as OTLP JSON lines
-//     under a data directory and read back with package query/file; no
+//     (one zstd frame per batch) under a data directory and read back with package query/file; no
 //     server needed.
 //   - victorialogs: records go over OTLP/HTTP to a collector (key endpoint)
 //     or, without one, straight to VictoriaLogs with its tenant and

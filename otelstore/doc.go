@@ -59,8 +59,9 @@
 //
 // Options.Exporter makes one exporter per activation: [NewFileExporter]
 // appends OTLP JSON lines, the format of the OpenTelemetry Collector's file
-// exporter, for the embedded local store; any sdk/log exporter works, such
-// as otlploghttp's.
+// exporter, one zstd frame per batch (the collector's native zstd
+// compression), for the embedded local store; any sdk/log exporter works,
+// such as otlploghttp's.
 //
 // # A service's own pipeline
 //

@@ -1,6 +1,7 @@
 package otelstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,23 +12,29 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 )
 
 // FileExporter appends records to a file as OTLP JSON lines: one
 // ExportLogsServiceRequest per line, the format of the OpenTelemetry
 // Collector's file exporter, so that the same reader (package query/file)
-// reads both. Each Export is one write of whole lines, in order.
+// reads both. Each Export is one write, in order, of one zstd frame
+// holding the batch's lines: what the collector's file exporter writes
+// with `compression: zstd` (its native compression), and what `zstd -d`
+// turns back into plain lines (see internal/framing). A file that already
+// holds plain lines (written before runlog compressed) goes on in plain
+// lines, so that one file has one framing.
 //
-// Every batch starts on a line of its own. A write cut short (disk full,
-// file size limit) is truncated back to where it started, and Export's
-// error sends the batch to the spool, to be written again whole; if the
-// truncation fails too, the next batch starts with a newline, so the
-// piece is one damaged line that readers report, never glued to the next.
-// A file whose last line some earlier process left unterminated is
-// treated the same way: the piece is kept, for readers to report, and a
-// newline starts the next batch. A batch that would encode to a line
-// longer than layout.MaxLine is split into several lines.
+// Every batch starts a frame (or line) of its own. A write cut short
+// (disk full, file size limit) is truncated back to where it started, and
+// Export's error sends the batch to the spool, to be written again whole.
+// If the truncation fails too, the piece stays: readers report it and
+// find the next frame by its magic number (in a plain file the next batch
+// starts with a newline, so the piece is one damaged line, never glued to
+// the next). A torn tail some earlier process left is treated the same
+// way. A batch that would encode to a line longer than layout.MaxLine is
+// split into several lines.
 type FileExporter struct {
 	path string
 	sync bool
@@ -37,8 +44,10 @@ type FileExporter struct {
 	size   int64 // the file's size, as far as this exporter wrote it
 	torn   bool  // the file does not end with a newline
 	closed bool
+	plain  bool // the file holds plain lines: it goes on so
 	enc    plog.JSONMarshaler
 	buf    []byte
+	frame  []byte
 }
 
 // maxLine is layout.MaxLine; tests lower it.
@@ -74,21 +83,26 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 		if err != nil {
 			return fmt.Errorf("runlog: open log file: %w", err)
 		}
-		if e.size, e.torn, err = lastLine(f); err != nil {
+		if e.size, e.torn, e.plain, err = lastLine(f); err != nil {
 			f.Close()
 			return fmt.Errorf("runlog: read log file %s: %w", e.path, err)
 		}
 		e.f = f
 	}
 	e.buf = e.buf[:0]
-	if e.torn {
+	if e.torn && e.plain {
 		e.buf = append(e.buf, '\n')
 	}
 	var err error
 	if e.buf, err = e.encode(e.buf, records); err != nil {
 		return fmt.Errorf("runlog: encode %d records: %w", len(records), err)
 	}
-	n, err := e.f.Write(e.buf)
+	out := e.buf
+	if !e.plain {
+		out = e.compress(e.frame[:0], e.buf)
+		e.frame = out
+	}
+	n, err := e.f.Write(out)
 	if err != nil {
 		return fmt.Errorf("runlog: write %s: %w%s", e.path, err, e.cutShort(n))
 	}
@@ -116,6 +130,28 @@ func (e *FileExporter) encode(b []byte, records []sdklog.Record) ([]byte, error)
 	return append(append(b, line...), '\n'), nil
 }
 
+// compress appends lines (whole lines) to dst as zstd frames, each
+// decompressing to at most maxLine bytes, so that a reader's bound on
+// one frame's content holds.
+func (e *FileExporter) compress(dst, lines []byte) []byte {
+	for len(lines) > 0 {
+		n := len(lines)
+		if n > maxLine {
+			n = bytes.IndexByte(lines, '\n') + 1 // encode made every line fit
+			for n < len(lines) {
+				m := bytes.IndexByte(lines[n:], '\n') + 1
+				if n+m > maxLine {
+					break
+				}
+				n += m
+			}
+		}
+		dst = framing.Compress(dst, lines[:n])
+		lines = lines[n:]
+	}
+	return dst
+}
+
 // cutShort undoes the n bytes a failed write left, so that the file ends
 // with its last whole line again; if it cannot, the next batch starts on
 // a new line. It returns what the error should add.
@@ -131,17 +167,28 @@ func (e *FileExporter) cutShort(n int) string {
 	return fmt.Sprintf("; the %d bytes of it written were truncated away", n)
 }
 
-// lastLine returns f's size and whether it ends in the middle of a line.
-func lastLine(f *os.File) (size int64, torn bool, err error) {
+// lastLine returns f's size, whether it holds plain lines (not zstd
+// frames) and, if so, whether it ends in the middle of a line.
+func lastLine(f *os.File) (size int64, torn, plain bool, err error) {
 	fi, err := f.Stat()
 	if err != nil || fi.Size() == 0 {
-		return 0, false, err
+		return 0, false, false, err
+	}
+	head := make([]byte, min(fi.Size(), framing.SniffLen))
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return 0, false, false, err
+	}
+	switch framing.Sniff(head) {
+	case framing.Zstd, framing.Sized, framing.Unknown:
+		// A torn frame needs nothing: readers find the next frame by its
+		// magic number. (Unknown is the start of a frame cut short.)
+		return fi.Size(), false, false, nil
 	}
 	var last [1]byte
 	if _, err := f.ReadAt(last[:], fi.Size()-1); err != nil {
-		return 0, false, err
+		return 0, false, false, err
 	}
-	return fi.Size(), last[0] != '\n', nil
+	return fi.Size(), last[0] != '\n', true, nil
 }
 
 // ForceFlush has nothing to do: every Export is written through.

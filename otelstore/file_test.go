@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/runlog/runlog/internal/framing"
 )
 
 func fileRecords(prefix string, n int) []sdklog.Record {
@@ -26,13 +29,19 @@ func fileRecords(prefix string, n int) []sdklog.Record {
 	return recs
 }
 
-// fileLines decodes every line of the file at p and returns the bodies,
-// failing on a line that does not decode.
+// fileLines decodes every line of the file at p (plain, or zstd frames
+// decompressed) and returns the bodies, failing on a line that does not
+// decode.
 func fileLines(t *testing.T, p string) (bodies []string, lines int) {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if framing.Sniff(b) == framing.Zstd {
+		if b, err = framing.Decompress(nil, b); err != nil {
+			t.Fatalf("zstd frames do not decompress: %v", err)
+		}
 	}
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		t.Fatalf("file does not end with a newline: %q", b[max(0, len(b)-40):])
@@ -60,10 +69,61 @@ func fileLines(t *testing.T, p string) (bodies []string, lines int) {
 	return bodies, lines
 }
 
-// TestFileExporterAfterTornTail: a file whose last line an earlier process
-// left cut is appended to on a new line: the piece stays, alone on its
-// line, for readers to report, and is never glued to the new batch.
-func TestFileExporterAfterTornTail(t *testing.T) {
+// TestFileExporterCompresses: a batch is one zstd frame, which is what
+// `zstd -d` and the collector's native compression agree on, and short
+// lines cost far less than their JSON.
+func TestFileExporterCompresses(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.jsonl")
+	e := NewFileExporter(p, false)
+	recs := fileRecords("r", 1000)
+	for i := range recs {
+		recs[i].SetBody(attribute.StringValue(fmt.Sprint(i + 1))) // like seq
+	}
+	for range 2 {
+		if err := e.Export(t.Context(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Shutdown(t.Context())
+	b, _ := os.ReadFile(p)
+	n, err := framing.FrameSize(bytes.NewReader(b), 0, int64(len(b)), int64(len(b)))
+	if err != nil || !framing.IsMagic(b) || !framing.IsMagic(b[n:]) {
+		t.Fatalf("file is not two zstd frames (first of %d bytes: %v)", n, err)
+	}
+	if m, err := framing.FrameSize(bytes.NewReader(b), n, int64(len(b)), int64(len(b))); err != nil || n+m != int64(len(b)) {
+		t.Fatalf("second frame %d bytes (%v); want the rest of the file, %d", m, err, int64(len(b))-n)
+	}
+	if per := float64(len(b)) / 2000; per >= 100 {
+		t.Errorf("%.0f bytes a record on disk; want under 100", per)
+	}
+	if bodies, lines := fileLines(t, p); len(bodies) != 2000 || lines != 2 {
+		t.Fatalf("%d records in %d lines; want 2000 in 2", len(bodies), lines)
+	}
+}
+
+// TestFileExporterGoesOnInPlainLines: a file of plain lines (written
+// before runlog compressed) is appended to in plain lines.
+func TestFileExporterGoesOnInPlainLines(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.jsonl")
+	line, err := (&plog.JSONMarshaler{}).MarshalLogs(toPlog(fileRecords("old", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, append(line, '\n'), 0o640)
+	e := NewFileExporter(p, false)
+	if err := e.Export(t.Context(), fileRecords("new", 2)); err != nil {
+		t.Fatal(err)
+	}
+	e.Shutdown(t.Context())
+	if bodies, lines := fileLines(t, p); len(bodies) != 4 || lines != 2 || !strings.HasPrefix(bodies[3], "new 1 ") {
+		t.Fatalf("%d records in %d plain lines (%q); want 4 in 2", len(bodies), lines, bodies)
+	}
+}
+
+// TestFileExporterAfterTornFrame: a file whose last frame an earlier
+// process left cut is appended to with a whole frame after the piece;
+// readers report the piece and find the frame by its magic number.
+func TestFileExporterAfterTornFrame(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a.jsonl")
 	e := NewFileExporter(p, false)
 	if err := e.Export(t.Context(), fileRecords("first", 2)); err != nil {
@@ -71,11 +131,39 @@ func TestFileExporterAfterTornTail(t *testing.T) {
 	}
 	e.Shutdown(t.Context())
 	whole, _ := os.ReadFile(p)
+	piece := whole[:len(whole)/2]
+	os.WriteFile(p, append(slices.Clone(whole), piece...), 0o640)
+	e = NewFileExporter(p, false)
+	if err := e.Export(t.Context(), fileRecords("second", 2)); err != nil {
+		t.Fatal(err)
+	}
+	e.Shutdown(t.Context())
+	got, _ := os.ReadFile(p)
+	rest := got[len(whole)+len(piece):]
+	if !bytes.HasPrefix(got, append(slices.Clone(whole), piece...)) || !framing.IsMagic(rest) {
+		t.Fatal("the piece was not kept, or no frame follows it")
+	}
+	text, err := framing.Decompress(nil, rest)
+	if err != nil || bytes.Count(text, []byte("second")) != 2 {
+		t.Fatalf("the frame after the piece = %q, %v; want second's 2 records", text, err)
+	}
+}
+
+// TestFileExporterAfterTornTail: a plain file whose last line an earlier
+// process left cut is appended to on a new line: the piece stays, alone
+// on its line, for readers to report, and is never glued to the new batch.
+func TestFileExporterAfterTornTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.jsonl")
+	line, err := (&plog.JSONMarshaler{}).MarshalLogs(toPlog(fileRecords("first", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := append(line, '\n')
 	piece := []byte(`{"resourceLogs":[{"scopeLo`)
 	if err := os.WriteFile(p, append(whole, piece...), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	e = NewFileExporter(p, false)
+	e := NewFileExporter(p, false)
 	if err := e.Export(t.Context(), fileRecords("second", 2)); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/otelstore"
 )
 
@@ -37,6 +38,9 @@ func TestNoEmptySource(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.jsonl"))
 	b, err := os.ReadFile(files[0])
 	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = framing.Decompress(nil, b); err != nil { // the local format: zstd frames
 		t.Fatal(err)
 	}
 	if n := bytes.Count(b, []byte(`"code.file.path"`)); n != 1 {

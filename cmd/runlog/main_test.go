@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/itest"
 )
 
@@ -76,6 +79,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:       "testdata/script",
 		Condition: condition,
+		Cmds:      map[string]func(*testscript.TestScript, bool, []string){"storetext": storeText},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("RUNLOG_CONFIG", env.WorkDir+"/config/stores.json")
 			env.Setenv("RUNLOG_DATA_DIR", env.WorkDir+"/data")
@@ -83,6 +87,35 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// storeText prints the text of every file under the directory given,
+// zstd frames decompressed (the local store's records), so that a script
+// can check what is on disk: `storetext $RUNLOG_DATA_DIR` then `! stdout
+// SECRET`.
+func storeText(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: storetext DIR")
+	}
+	var out []byte
+	err := filepath.WalkDir(ts.MkAbs(args[0]), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if framing.Sniff(b) == framing.Zstd {
+			if b, err = framing.Decompress(nil, b); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		out = append(out, b...)
+		return nil
+	})
+	ts.Check(err)
+	ts.Stdout().Write(out)
 }
 
 // condition adds [root]: the tests run as root, who can chown.

@@ -5,7 +5,8 @@
 //
 // Each file holds the records of one activation as OTLP JSON lines, one
 // ExportLogsServiceRequest per line: the format the OpenTelemetry
-// Collector's file exporter writes. One run's logs sit under one directory,
+// Collector's file exporter writes; each batch is one zstd frame of its
+// lines (see internal/framing; older files are plain lines). One run's logs sit under one directory,
 // one step's under one subdirectory, so a fetch never reads other runs.
 //
 // Ids never become raw path components: a key is a short readable slug of

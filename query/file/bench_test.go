@@ -1,12 +1,17 @@
 package file
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/framing"
+	"github.com/runlog/runlog/internal/render"
 )
 
 var benchDir string
@@ -15,6 +20,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
+	}
+	for _, d := range benchDirs {
+		os.RemoveAll(d)
 	}
 	os.Exit(code)
 }
@@ -73,3 +81,83 @@ func BenchmarkFetchSmallPages(b *testing.B) {
 		}
 	}
 }
+
+// benchZstd is a step of 1,000,000 records in the local format (zstd
+// frames of 1,024 records, shaped like `runlog exec -- seq`'s captured
+// lines), written once.
+var benchZstd = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "runlog-bench-zstd-")
+	if err != nil {
+		panic(err)
+	}
+	benchDirs = append(benchDirs, dir)
+	act{run: "bench", step: "s", id: "z", captured: true}.writeZstd(panicTB{}, dir, 1, 1000000, 1024)
+	return dir
+})
+
+var benchDirs []string
+
+// BenchmarkReadJSONL is a pair measured in one run: "pdata" is the floor,
+// a plain pdata decode (plog.JSONUnmarshaler) of the step's zstd frames,
+// decompressed; "runlog" reads the same step with runlog.All into
+// LogEntry values and renders each as the JSON line of `runlog logs -o
+// jsonl`. The target (issue 17) is runlog within 1.5x of pdata: compare
+// their ns/op (bench/run.sh local prints the ratio).
+func BenchmarkReadJSONL(b *testing.B) {
+	dir := benchZstd()
+	b.Run("pdata", func(b *testing.B) {
+		name := act{run: "bench", step: "s", id: "z"}.path(dir)
+		var (
+			u    plog.JSONUnmarshaler
+			text []byte
+		)
+		for b.Loop() {
+			raw, err := os.ReadFile(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for off := int64(0); off < int64(len(raw)); {
+				size, err := framing.FrameSize(bytes.NewReader(raw), off, int64(len(raw)), int64(len(raw)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if text, err = framing.Decompress(text[:0], raw[off:off+size]); err != nil {
+					b.Fatal(err)
+				}
+				logs, err := u.UnmarshalLogs(text)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += logs.LogRecordCount()
+				off += size
+			}
+			if n != 1000000 {
+				b.Fatalf("decoded %d records; want 1000000", n)
+			}
+		}
+	})
+	b.Run("runlog", func(b *testing.B) {
+		r := New(dir)
+		var line []byte
+		for b.Loop() {
+			n := 0
+			for e, err := range runlog.All(b.Context(), r, runlog.Query{RunID: "bench", StepID: "s", Limit: benchLimit}) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				if line, err = render.AppendEntry(line[:0], &e); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != 1000000 {
+				b.Fatalf("read %d entries; want 1000000", n)
+			}
+		}
+	})
+}
+
+// benchLimit is the page size of BenchmarkReadJSONL's reads: `runlog
+// logs`'s default.
+const benchLimit = 5000

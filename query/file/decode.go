@@ -14,9 +14,24 @@ import (
 	"github.com/runlog/runlog/resource"
 )
 
-// decodeLine decodes one OTLP JSON line into entries, in record order;
-// conv maps the attributes (nil: resource.CICD).
+// decodeLine decodes one OTLP JSON line into entries, in record order,
+// conv mapping the attributes (nil: resource.CICD): by fastDecode when the
+// line has the simple shape that pdata's marshaler writes, else by pdata.
 func decodeLine(line []byte, conv *resource.Convention) ([]runlog.LogEntry, error) {
+	return decodeLineHint(line, 0, conv)
+}
+
+// decodeLineHint is decodeLine for a line likely to hold hint records.
+func decodeLineHint(line []byte, hint int, conv *resource.Convention) ([]runlog.LogEntry, error) {
+	if es, ok := fastDecode(line, hint, conv); ok {
+		return es, nil
+	}
+	return decodePdata(line, conv)
+}
+
+// decodePdata decodes one OTLP JSON line with pdata: any line that pdata
+// reads, and the error of one it cannot.
+func decodePdata(line []byte, conv *resource.Convention) ([]runlog.LogEntry, error) {
 	var u plog.JSONUnmarshaler
 	logs, err := u.UnmarshalLogs(line)
 	if err != nil {

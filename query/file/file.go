@@ -1,7 +1,9 @@
 // Package file is the read path of runlog's embedded local store: it reads
 // OTLP JSON lines (one ExportLogsServiceRequest per line, the format the
-// OpenTelemetry Collector's file exporter writes) back into runlog.LogEntry
-// values, with filtering, ordering, paging and a cursor.
+// OpenTelemetry Collector's file exporter writes), plain or in zstd frames
+// (the local store's format, and the collector's with compression: zstd),
+// back into runlog.LogEntry values, with filtering, ordering, paging and a
+// cursor.
 //
 // A Reader reads the local store's layout under a root directory (see
 // otelstore's local exporter): one file per activation, under one directory
@@ -20,8 +22,10 @@
 // first record not yet returned. Records appended later, to old files or
 // new ones, are all returned by the next fetch with that cursor, which is
 // what a live tail needs; no entry is returned twice. Foreign files
-// (LogsURI) and backward fetches are read whole and sorted; their cursor is
-// the sort key of the last entry.
+// (LogsURI) and backward fetches are read as streams that keep only the
+// page's best entries (memory bounded by the limit, not the files); their
+// cursor is the sort key of the last entry, plus, forward, where each
+// foreign file found in order was left.
 //
 // # Damage
 //
@@ -30,7 +34,10 @@
 // only when the directory it reads cannot be opened at all.
 //
 //   - A line that does not decode is skipped, listed on the page whose read
-//     passed it (on every page for the sorted reads, which reread).
+//     passed it (on every page for the sorted reads, which reread). So is
+//     a zstd frame that does not parse or decompress: reading goes on at
+//     the next zstd magic number; one cut short at the end of the file is
+//     treated as an unterminated last line.
 //   - A line longer than layout.MaxLine (64 MiB) is skipped without being
 //     held in memory; the writer never writes one.
 //   - A last line without its newline is a write in progress and is left
@@ -53,6 +60,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/query/internal/pagination"
@@ -113,6 +121,10 @@ func New(root string, opts ...Option) *Reader {
 type lineCache struct {
 	mu    sync.Mutex
 	lines map[string][]runlog.LogEntry
+	// records is how many records the last segment decoded held: the
+	// first segment a fetch decodes is sized by it (entries are large,
+	// growing a slice of them costs more than decoding).
+	records atomic.Int64
 }
 
 const cachedLines = 8
@@ -147,6 +159,14 @@ type cursor struct {
 	Pos map[string][2]int64 `json:"p,omitempty"`
 	// Key is the sort key of the last entry returned.
 	Key *pagination.Key `json:"k,omitempty"`
+	// Files maps a foreign file, read forward, to the offset of the
+	// segment its last returned entry came from and the offset up to
+	// which it was found in order (see sorted).
+	Files map[string][2]int64 `json:"f,omitempty"`
+	// Back maps a file of the local store, read backward, to the offset
+	// below which its segments still hold entries for later pages (0:
+	// none); a file not listed is read from its end.
+	Back map[string]int64 `json:"b,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {
@@ -156,6 +176,16 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 	}
 	for _, p := range cur.Pos {
 		if p[0] < 0 || p[1] < 0 {
+			return cursor{}, pagination.Invalid(c)
+		}
+	}
+	for _, b := range cur.Back {
+		if b < 0 {
+			return cursor{}, pagination.Invalid(c)
+		}
+	}
+	for _, p := range cur.Files {
+		if p[0] < 0 || p[1] < p[0] {
 			return cursor{}, pagination.Invalid(c)
 		}
 	}
@@ -187,9 +217,12 @@ func (r *Reader) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error)
 	}
 	defer src.root.Close()
 	var p runlog.Page
-	if src.local && q.Direction == runlog.Forward {
+	switch {
+	case src.local && q.Direction == runlog.Forward:
 		p, err = mergeForward(ctx, src, &q, cur, &r.lines)
-	} else {
+	case src.local:
+		p, err = backward(ctx, src, &q, cur)
+	default:
 		p, err = sorted(ctx, src, &q, cur)
 	}
 	if err != nil {

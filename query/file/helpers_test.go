@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/resource"
 )
@@ -22,6 +23,9 @@ var base = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 type act struct {
 	run, step, id string
 	offset        time.Duration
+	// captured makes records look like runlog exec's captured lines: a
+	// service.name on the resource and a runlog.stream attribute.
+	captured bool
 }
 
 func (a act) path(root string) string { return layout.File(root, a.run, a.step, a.id) }
@@ -38,6 +42,9 @@ func (a act) line(tb testing.TB, first, n int) []byte {
 	}
 	attrs.PutStr(resource.Source, "step")
 	attrs.PutStr(resource.ActivationID, a.id)
+	if a.captured {
+		attrs.PutStr(resource.ServiceName, "runlog")
+	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("test")
 	for seq := first; seq < first+n; seq++ {
@@ -46,6 +53,9 @@ func (a act) line(tb testing.TB, first, n int) []byte {
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.Body().SetStr(a.id + " record " + strconv.Itoa(seq))
 		lr.Attributes().PutInt(resource.Sequence, int64(seq))
+		if a.captured {
+			lr.Attributes().PutStr("runlog.stream", "stdout")
+		}
 	}
 	b, err := (&plog.JSONMarshaler{}).MarshalLogs(logs)
 	if err != nil {
@@ -95,4 +105,30 @@ func age(tb testing.TB, p string) {
 	if err := os.Chtimes(p, old, old); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// frame is records first..first+n-1 of a as one zstd frame, as the local
+// store's writer writes a batch.
+func (a act) frame(tb testing.TB, first, n int) []byte {
+	tb.Helper()
+	return framing.Compress(nil, a.line(tb, first, n))
+}
+
+// writeZstd appends records first..first+n-1 of a to its file under root,
+// in zstd frames of batch records.
+func (a act) writeZstd(tb testing.TB, root string, first, n, batch int) string {
+	tb.Helper()
+	p := a.path(root)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		if err := os.WriteFile(p, nil, 0o640); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := first; i < first+n; i += batch {
+		appendBytes(tb, p, a.frame(tb, i, min(batch, first+n-i)))
+	}
+	return p
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/query/internal/pagination"
 	"github.com/runlog/runlog/resource"
@@ -32,8 +33,8 @@ var (
 // under the root: outside runs/, so no reader lists it once moved.
 const trashDir = ".trash"
 
-// headBytes bounds what ListRuns reads of a file: the start of its first
-// line, which holds the resource (the run id) and the first record's time
+// headBytes bounds what ListRuns reads of a file (and, of a compressed
+// one, what it decompresses): the start of its first line, which holds the resource (the run id) and the first record's time
 // well within it. A file whose head says neither within it is not read
 // further.
 const headBytes = 256 << 10
@@ -223,7 +224,22 @@ func readHead(root *os.Root, name string) (run string, first time.Time, ok bool)
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return "", time.Time{}, false
 	}
-	dec := json.NewDecoder(bufio.NewReader(io.LimitReader(f, headBytes)))
+	var src io.Reader = bufio.NewReader(io.LimitReader(f, headBytes))
+	var magic [framing.SniffLen]byte
+	n, _ := f.ReadAt(magic[:], 0)
+	switch framing.Sniff(magic[:n]) {
+	case framing.Sized:
+		_, _ = io.CopyN(io.Discard, src, 4)
+		fallthrough
+	case framing.Zstd:
+		zr, err := framing.NewReader(src)
+		if err != nil {
+			return "", time.Time{}, false
+		}
+		defer zr.Close()
+		src = io.LimitReader(zr, headBytes)
+	}
+	dec := json.NewDecoder(src)
 	h := head{dec: dec}
 	h.request()
 	return h.run, h.first, h.run != ""

@@ -3,6 +3,7 @@ package file
 import (
 	"container/heap"
 	"context"
+	"path/filepath"
 	"slices"
 
 	"github.com/runlog/runlog"
@@ -55,6 +56,11 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 			return runlog.Page{}, ctx.Err()
 		}
 		s := h[0]
+		if len(p.Entries) == cap(p.Entries) {
+			// Entries are large: grown by append's 1.25x, a page spent
+			// more on copying than on decoding. Doubling, up to the limit.
+			p.Entries = slices.Grow(p.Entries, min(max(len(p.Entries), 256), limit-len(p.Entries)))
+		}
 		p.Entries = append(p.Entries, *s.head())
 		s.advance(o)
 		if s.head() == nil {
@@ -78,8 +84,91 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 	return p, nil
 }
 
-// sorted reads every matching entry past the cursor's key, sorts them in
-// q's direction and returns the first page.
+// ranked keeps the best limit entries offered, in q's direction: a heap
+// whose root is the worst kept, so that memory is the page's, whatever the
+// files hold. The heap holds indices: entries are large, and are written
+// once each, not moved by every swap.
+type ranked struct {
+	dir   int
+	limit int
+	es    []rankedEntry
+	h     []int // indices into es, the worst first
+	seen  int   // entries offered: More when over the limit
+}
+
+type rankedEntry struct {
+	e    runlog.LogEntry
+	file int   // index in the source's files
+	line int64 // offset of the segment it came from
+}
+
+func (r *ranked) Len() int { return len(r.h) }
+func (r *ranked) Less(i, j int) bool {
+	return r.dir*runlog.Compare(&r.es[r.h[i]].e, &r.es[r.h[j]].e) > 0
+}
+func (r *ranked) Swap(i, j int) { r.h[i], r.h[j] = r.h[j], r.h[i] }
+func (r *ranked) Push(x any)    { r.h = append(r.h, x.(int)) }
+func (r *ranked) Pop() any {
+	x := r.h[len(r.h)-1]
+	r.h = r.h[:len(r.h)-1]
+	return x
+}
+
+func (r *ranked) full() bool { return len(r.h) >= r.limit }
+
+// worst is the worst entry kept; the heap must not be empty.
+func (r *ranked) worst() *runlog.LogEntry { return &r.es[r.h[0]].e }
+
+// beats reports whether e would be kept.
+func (r *ranked) beats(e *runlog.LogEntry) bool {
+	return !r.full() || r.dir*runlog.Compare(e, r.worst()) < 0
+}
+
+// offer keeps e if it beats the worst kept, and returns the file and
+// segment of the entry that is let go (e or the worst), if any.
+func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) (dropFile int, dropLine int64, dropped bool) {
+	r.seen++
+	if !r.beats(e) {
+		return file, line, true
+	}
+	if r.full() {
+		i := r.h[0]
+		old := r.es[i]
+		r.es[i] = rankedEntry{*e, file, line}
+		heap.Fix(r, 0)
+		return old.file, old.line, true
+	}
+	r.es = append(r.es, rankedEntry{*e, file, line})
+	heap.Push(r, len(r.es)-1)
+	return 0, 0, false
+}
+
+// drain empties r into a page's entries, best first, calling each for
+// every entry's origin.
+func (r *ranked) drain(each func(re *rankedEntry)) []runlog.LogEntry {
+	out := make([]runlog.LogEntry, len(r.h))
+	for i := len(r.h) - 1; i >= 0; i-- {
+		re := &r.es[heap.Pop(r).(int)]
+		out[i] = re.e
+		if each != nil {
+			each(re)
+		}
+	}
+	r.es = nil
+	return out
+}
+
+// sorted reads the files of a source whose order is not known (foreign
+// files), or backward, and returns the first page past the cursor's key in
+// q's direction. Memory is bounded by the page (ranked), not the files:
+// every page reads the files again.
+//
+// Reading forward, a file found in order is not read again from its
+// start: the cursor keeps, for each file, the offset of the segment the
+// page's last entry from it came from (everything before is on earlier
+// pages) and how far the file was found in order; within that stretch, a
+// read stops at the first entry that cannot make the page. A file that
+// grew is read on past that stretch, as one out of order is read whole.
 func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
 	dir := 1
@@ -89,29 +178,161 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 	o := &opener{src: src}
 	defer o.closeAll()
 	var (
-		all     []runlog.LogEntry
+		best    = ranked{dir: dir, limit: limit}
 		ends    []runlog.End
 		damaged []runlog.Damage
+		marks   = make([][2]int64, len(src.files)) // from, in order up to
+		inOrder = make([]bool, len(src.files))
 	)
-	for _, rel := range src.files {
+	for i, rel := range src.files {
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
 		}
+		mark := cur.Files[rel]
+		if dir < 0 {
+			mark = [2]int64{}
+		}
+		if fi, err := src.root.Stat(filepath.Join(src.base, rel)); err != nil || fi.Size() < mark[1] {
+			mark = [2]int64{} // not the file the cursor saw
+		}
+		s := newStream(src, rel, [2]int64{mark[0], 0}, q, nil)
+		var prev pagination.Key
+		ordered, first := true, true
+		for s.fill(o); s.head() != nil; {
+			e := s.head()
+			if !first && prev.Compare(e) < 0 {
+				ordered = false
+			}
+			prev, first = pagination.Key{T: e.Time.UnixNano(), Seq: e.Sequence, ID: e.ID, Chunk: e.ChunkIndex}, false
+			switch {
+			case cur.Key != nil && cur.Key.Compare(e)*dir <= 0:
+			case ordered && s.lineOff < mark[1] && !best.beats(e):
+				// In order up to mark[1]: nothing more before it makes
+				// the page.
+				best.seen++
+				s.seek(o, mark[1])
+				first = true
+				continue
+			default:
+				best.offer(e, i, s.lineOff)
+			}
+			s.advance(o)
+		}
+		inOrder[i] = ordered
+		if ordered {
+			marks[i] = [2]int64{mark[0], max(s.next, mark[1])}
+		}
+		ends = append(ends, s.ends...)
+		damaged = append(damaged, s.damages()...)
+		o.release(s)
+	}
+	p := runlog.Page{More: best.seen > limit, Ends: ends, Damaged: damaged}
+	p.Entries = best.drain(func(re *rankedEntry) {
+		if inOrder[re.file] && marks[re.file][0] < re.line {
+			marks[re.file][0] = re.line // the page's last entry from it is at or after
+		}
+	})
+	if n := len(p.Entries); n > 0 {
+		next := cursor{Key: pagination.KeyOf(&p.Entries[n-1])}
+		if dir > 0 {
+			for i, rel := range src.files {
+				if inOrder[i] && marks[i][1] > 0 {
+					if next.Files == nil {
+						next.Files = make(map[string][2]int64)
+					}
+					next.Files[rel] = marks[i]
+				}
+			}
+		}
+		p.Next = next.encode()
+	}
+	return p, nil
+}
+
+// backward reads a page of the local store backward: each file is in
+// order, so it is read segment by segment from its end (or from where the
+// cursor says the previous page left it), and left as soon as the rest,
+// all older, cannot make the page. A page costs about a page of
+// decoding, wherever it is in the step. The cursor keeps, for each file,
+// the bound below which its segments are still to be read (Back). A file
+// whose segments cannot be told from their delimiters (a damaged frame)
+// is read whole, as sorted does.
+func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runlog.Page, error) {
+	limit := q.EffectiveLimit()
+	o := &opener{src: src}
+	defer o.closeAll()
+	var (
+		best    = ranked{dir: -1, limit: limit}
+		ends    []runlog.End
+		damaged []runlog.Damage
+		bound   = make([]int64, len(src.files)) // segments below it still to read
+		keep    = func(e *runlog.LogEntry) bool { return cur.Key == nil || cur.Key.Compare(e) < 0 }
+	)
+	drop := func(f int, line int64) { bound[f] = max(bound[f], line+1) }
+	for i, rel := range src.files {
+		if ctx.Err() != nil {
+			return runlog.Page{}, ctx.Err()
+		}
+		end, partial := cur.Back[rel]
 		s := newStream(src, rel, [2]int64{}, q, nil)
-		for s.fill(o); s.head() != nil; s.advance(o) {
-			if e := s.head(); cur.Key == nil || cur.Key.Compare(e)*dir > 0 {
-				all = append(all, *e)
+		segs, ok := s.segments(o)
+		switch {
+		case partial && end == 0:
+			// Read to its start by earlier pages.
+		case !ok:
+			for s.fill(o); s.head() != nil; s.advance(o) {
+				if e := s.head(); keep(e) {
+					if f, l, d := best.offer(e, i, s.lineOff); d {
+						drop(f, l)
+					}
+				}
+			}
+		default:
+			for j := len(segs) - 1; j >= 0; j-- {
+				if partial && segs[j] >= end {
+					continue
+				}
+				s.until = 0
+				if j+1 < len(segs) {
+					s.until = segs[j+1]
+				}
+				s.seek(o, segs[j])
+				var first *runlog.LogEntry
+				for ; s.head() != nil; s.advance(o) {
+					e := s.head()
+					if first == nil {
+						c := *e
+						first = &c
+					}
+					if keep(e) {
+						if f, l, d := best.offer(e, i, segs[j]); d {
+							drop(f, l)
+						}
+					}
+				}
+				if first != nil && best.full() && runlog.Compare(first, best.worst()) <= 0 {
+					// Everything before is older than the page's oldest.
+					bound[i] = max(bound[i], segs[j])
+					break
+				}
 			}
 		}
 		ends = append(ends, s.ends...)
 		damaged = append(damaged, s.damages()...)
 		o.release(s)
 	}
-	slices.SortFunc(all, func(a, b runlog.LogEntry) int { return dir * runlog.Compare(&a, &b) })
-	p := runlog.Page{More: len(all) > limit, Ends: ends, Damaged: damaged}
-	p.Entries = slices.Clone(all[:min(limit, len(all))]) // let the rest go
+	p := runlog.Page{Ends: ends, Damaged: damaged}
+	p.Entries = best.drain(nil)
+	next := cursor{Back: make(map[string]int64, len(src.files))}
+	for i, rel := range src.files {
+		next.Back[rel] = bound[i]
+		if bound[i] > 0 {
+			p.More = true
+		}
+	}
 	if n := len(p.Entries); n > 0 {
-		p.Next = cursor{Key: pagination.KeyOf(&p.Entries[n-1])}.encode()
+		next.Key = pagination.KeyOf(&p.Entries[n-1])
+		p.Next = next.encode()
 	}
 	return p, nil
 }

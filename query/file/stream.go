@@ -3,16 +3,20 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/resource"
 )
@@ -35,7 +39,8 @@ type opener struct {
 	open  []*stream
 	bufs  []*bufio.Reader
 	clock uint64
-	line  []byte // the line being read, shared: streams read one at a time
+	line  []byte // the line (or a frame's lines) being read, shared: streams read one at a time
+	frame []byte // the compressed frame being read
 }
 
 // acquire makes sure s's file is open at s.next.
@@ -114,14 +119,17 @@ type stream struct {
 	cache   *lineCache
 	q       *runlog.Query
 
-	f    *os.File
-	br   *bufio.Reader
-	used uint64 // opener's clock at the last use
+	f      *os.File
+	br     *bufio.Reader
+	used   uint64         // opener's clock at the last use
+	format framing.Format // the file's framing, once told
 
 	next    int64 // offset of the next unread line
 	lineOff int64 // offset of the line entries came from
 	entries []runlog.LogEntry
-	idxs    []int             // index in the line of each entry
+	idxs    []int             // index in the line of each entry; nil: base + i
+	base    int               // with idxs nil, entries is all[base:]
+	hint    int               // records in the last segment decoded: the next likely holds as many
 	i       int               // current entry
 	skip    int               // records of the first line already returned
 	all     []runlog.LogEntry // every record of the current line, for the cache
@@ -129,11 +137,16 @@ type stream struct {
 	ends    []runlog.End    // end markers read
 	damaged []runlog.Damage // what could not be read
 	stopped bool            // a read failed: the rest is for a later fetch
+	until   int64           // when > 0, fill reads no segment at or past it
 }
 
 func newStream(src *source, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) *stream {
 	name := filepath.Join(src.base, rel)
-	return &stream{name: name, rel: rel, display: src.path(rel), local: src.local, cache: cache, q: q, next: pos[0], skip: int(pos[1])}
+	s := &stream{name: name, rel: rel, display: src.path(rel), local: src.local, cache: cache, q: q, next: pos[0], skip: int(pos[1])}
+	if cache != nil {
+		s.hint = int(min(cache.records.Load(), 1<<16))
+	}
+	return s
 }
 
 func (s *stream) head() *runlog.LogEntry {
@@ -146,6 +159,9 @@ func (s *stream) head() *runlog.LogEntry {
 // pos is where the next fetch must resume to return the head first.
 func (s *stream) pos() [2]int64 {
 	if s.i < len(s.entries) {
+		if s.idxs == nil {
+			return [2]int64{s.lineOff, int64(s.base + s.i)}
+		}
 		return [2]int64{s.lineOff, int64(s.idxs[s.i])}
 	}
 	return [2]int64{s.next, s.skipLeft()}
@@ -154,6 +170,14 @@ func (s *stream) pos() [2]int64 {
 // skipLeft is what a stream that did not get to its first line must still
 // skip of it next time.
 func (s *stream) skipLeft() int64 { return int64(s.skip) }
+
+// seek moves s to the segment at off, dropping what it holds; the file
+// is reopened there.
+func (s *stream) seek(o *opener, off int64) {
+	o.release(s)
+	s.next, s.skip = off, 0
+	s.fill(o)
+}
 
 func (s *stream) advance(o *opener) {
 	s.i++
@@ -216,15 +240,46 @@ func (s *stream) readLine(o *opener) (n int64, over bool, err error) {
 // fill reads lines until one has a matching entry or the file ends. An
 // unterminated last line is a write in progress: it is left for later.
 func (s *stream) fill(o *opener) {
+	if s.idxs == nil {
+		s.entries, s.idxs = nil, make([]int, 0, 64) // entries was all's: not to be written over
+	}
 	s.entries, s.idxs, s.i = s.entries[:0], s.idxs[:0], 0
 	for len(s.entries) == 0 && !s.stopped {
+		if s.until > 0 && s.next >= s.until {
+			return
+		}
 		if err := o.acquire(s); err != nil {
 			s.damage(-1, err.Error())
 			s.stopped = true
 			return
 		}
 		start := s.next
-		n, over, err := s.readLine(o)
+		if s.format == framing.Unknown {
+			if n, err := s.sniff(); err != nil || s.format == framing.Unknown {
+				if err == nil && n > 0 {
+					s.torn(start, n)
+				} else if err != nil {
+					s.damage(start, "cannot read: "+err.Error())
+					s.stopped = true
+				}
+				return
+			}
+		}
+		var (
+			n    int64
+			over bool
+			err  error
+		)
+		if s.format == framing.Lines {
+			n, over, err = s.readLine(o)
+		} else {
+			var next int64
+			n, next, err = s.readFrame(o)
+			if err == errSkip {
+				s.next = next
+				continue
+			}
+		}
 		if err == io.EOF {
 			if n > 0 {
 				s.torn(start, n)
@@ -253,11 +308,26 @@ func (s *stream) fill(o *opener) {
 		if skip > 0 && s.cache != nil {
 			all, cached = s.cache.get(key)
 		}
-		if !cached {
-			if all, err = decodeLine(o.line, o.src.conv); err != nil {
+		if !cached && s.format == framing.Lines {
+			if all, err = decodeLineHint(o.line, s.hint, o.src.conv); err != nil {
 				s.damage(start, "not an OTLP JSON line ("+errSummary(err)+"): skipped")
 				continue
 			}
+		} else if !cached {
+			all = s.decodeFrame(start, o.line, o.src.conv)
+		}
+		if !cached && len(all) != s.hint {
+			s.hint = len(all)
+			if s.cache != nil {
+				s.cache.records.Store(int64(s.hint))
+			}
+		}
+		if !cached && s.allMatch(all[skip:]) {
+			// The common case: every record is returned. The entries are
+			// all's, not copied one by one.
+			s.entries, s.idxs, s.base = all[skip:], nil, skip
+			s.all, s.allKey = all, key
+			continue
 		}
 		for idx := skip; idx < len(all); idx++ {
 			if end, ok := resource.EndOf(&all[idx]); ok {
@@ -268,13 +338,213 @@ func (s *stream) fill(o *opener) {
 			}
 			if s.q.Match(&all[idx]) {
 				e := all[idx]
-				e.Attributes = maps.Clone(e.Attributes)
+				if cached {
+					// The cache's entries are handed out again: the
+					// caller's map must not be the cache's.
+					e.Attributes = maps.Clone(e.Attributes)
+				}
 				s.entries = append(s.entries, e)
 				s.idxs = append(s.idxs, idx)
 			}
 		}
 		s.all, s.allKey = all, key
 	}
+}
+
+// allMatch reports whether every entry of es is one q returns (none is
+// an end marker).
+func (s *stream) allMatch(es []runlog.LogEntry) bool {
+	for i := range es {
+		if _, end := resource.EndOf(&es[i]); end || !s.q.Match(&es[i]) {
+			return false
+		}
+	}
+	return len(es) > 0
+}
+
+// segments returns the offsets of the segments of s's file (lines or
+// frames), in order, from their delimiters alone: nothing is decoded. It
+// reports false when the file cannot be walked so (a damaged frame): the
+// caller then reads it whole.
+func (s *stream) segments(o *opener) ([]int64, bool) {
+	if err := o.acquire(s); err != nil {
+		return nil, false
+	}
+	if s.format == framing.Unknown {
+		if _, err := s.sniff(); err != nil || s.format == framing.Unknown {
+			return nil, false
+		}
+	}
+	fi, err := s.f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	size := fi.Size()
+	var offs []int64
+	switch s.format {
+	case framing.Zstd:
+		for off := int64(0); off < size; {
+			n, err := framing.FrameSize(s.f, off, size, maxLine)
+			if err != nil {
+				return nil, false
+			}
+			offs = append(offs, off)
+			off += n
+		}
+	case framing.Sized:
+		var p [4]byte
+		for off := int64(0); off < size; {
+			if _, err := s.f.ReadAt(p[:], off); err != nil {
+				return nil, false
+			}
+			offs = append(offs, off)
+			off += 4 + int64(binary.BigEndian.Uint32(p[:]))
+		}
+	default:
+		buf := make([]byte, 256<<10)
+		line := int64(0)
+		for off := int64(0); off < size; {
+			n, err := s.f.ReadAt(buf, off)
+			if n == 0 && err != nil {
+				return nil, false
+			}
+			for i := 0; i < n; {
+				j := bytes.IndexByte(buf[i:n], '\n')
+				if j < 0 {
+					break
+				}
+				offs = append(offs, line)
+				line = off + int64(i+j+1)
+				i += j + 1
+			}
+			off += int64(n)
+		}
+		if line < size {
+			offs = append(offs, line) // unterminated: fill decides
+		}
+	}
+	return offs, true
+}
+
+// sniff tells s's framing from the head of its file, and returns how
+// many bytes the file has (up to framing.SniffLen).
+func (s *stream) sniff() (int64, error) {
+	var head [framing.SniffLen]byte
+	n, err := s.f.ReadAt(head[:], 0)
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	s.format = framing.Sniff(head[:n])
+	return int64(n), nil
+}
+
+// errSkip is readFrame's word that the bytes up to next are damage, already
+// reported, and reading goes on there.
+var errSkip = errors.New("skip")
+
+// readFrame reads the zstd frame at s.next into o.line, decompressed, and
+// returns its length in the file. A frame that runs past the end of the
+// file is io.EOF with n the length of the rest, like an unterminated line;
+// one that is not a frame, or does not decompress, is reported and
+// skipped to the next zstd magic number (errSkip): a torn frame that a
+// later write followed is found that way.
+func (s *stream) readFrame(o *opener) (n, next int64, err error) {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	start, size := s.next, fi.Size()
+	if start >= size {
+		return 0, 0, io.EOF
+	}
+	at := start
+	if s.format == framing.Sized {
+		var p [4]byte
+		if start+4 > size {
+			return size - start, 0, io.EOF
+		}
+		if _, err := s.f.ReadAt(p[:], start); err != nil {
+			return 0, 0, err
+		}
+		at, n = start+4, int64(binary.BigEndian.Uint32(p[:]))
+		if n > maxLine {
+			return s.resync(start, size, fmt.Sprintf("a length prefix of %d bytes, over the bound of %d", n, maxLine))
+		}
+		if at+n > size {
+			return size - start, 0, io.EOF
+		}
+	} else {
+		n, err = framing.FrameSize(s.f, start, size, maxLine)
+		if err == framing.ErrShort {
+			// A write in progress, or a frame cut short that nothing
+			// followed yet; one that something followed is found below.
+			if nx, _ := framing.Next(s.f, start+1, size); nx < 0 {
+				return size - start, 0, io.EOF
+			}
+			return s.resync(start, size, "a zstd frame cut short")
+		}
+		if err != nil {
+			return s.resync(start, size, err.Error())
+		}
+	}
+	if cap(o.frame) > 4<<20 {
+		o.frame = nil
+	}
+	o.frame = slices.Grow(o.frame[:0], int(n))[:n]
+	if _, err := s.f.ReadAt(o.frame, at); err != nil {
+		return 0, 0, err
+	}
+	if cap(o.line) > 4<<20 {
+		o.line = nil
+	}
+	if o.line, err = framing.Decompress(o.line[:0], o.frame); err != nil {
+		o.line = nil
+		return s.resync(start, size, "a zstd frame that does not decompress ("+errSummary(err)+")")
+	}
+	return at + n - start, 0, nil
+}
+
+// resync reports the bytes from start to the next zstd magic number past
+// it as damage, and returns errSkip to go on there (or, with none, the
+// end of the file).
+func (s *stream) resync(start, size int64, why string) (n, next int64, err error) {
+	next, err = framing.Next(s.f, start+1, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	if next < 0 {
+		next = size
+	}
+	s.damage(start, fmt.Sprintf("%s: %d bytes skipped", why, next-start))
+	return 0, next, errSkip
+}
+
+// decodeFrame decodes the lines of one frame into entries; a line that
+// does not decode is reported (at the frame's offset) and skipped.
+func (s *stream) decodeFrame(off int64, text []byte, conv *resource.Convention) []runlog.LogEntry {
+	var all []runlog.LogEntry
+	for i := 1; len(text) > 0; i++ {
+		line := text
+		if j := bytes.IndexByte(text, '\n'); j >= 0 {
+			line, text = text[:j+1], text[j+1:]
+		} else {
+			text = nil
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		es, err := decodeLineHint(line, s.hint, conv)
+		if err != nil {
+			s.damage(off, fmt.Sprintf("line %d of the zstd frame is not an OTLP JSON line (%s): skipped", i, errSummary(err)))
+			continue
+		}
+		if all == nil {
+			all = es
+		} else {
+			all = append(all, es...)
+		}
+	}
+	return all
 }
 
 // torn handles an unterminated last line of n bytes at off: left for a
