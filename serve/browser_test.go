@@ -22,6 +22,7 @@ import (
 
 	"github.com/runlog/runlog"
 	"github.com/runlog/runlog/flavors"
+	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/serve"
@@ -553,7 +554,10 @@ func bigLines() int {
 	return 1000000
 }
 
-// editFile rewrites the one activation file in dir.
+// editFile rewrites the one activation file in dir. edit sees its OTLP
+// JSON lines: a file of zstd frames (the local format) is decompressed
+// first and written back as plain lines, the old format, which the store
+// still reads.
 func editFile(t *testing.T, dir string, edit func([]byte) []byte) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*"+layout.Ext))
@@ -563,6 +567,11 @@ func editFile(t *testing.T, dir string, edit func([]byte) []byte) {
 	b, err := os.ReadFile(files[0])
 	if err != nil {
 		t.Fatal(err)
+	}
+	if framing.Sniff(b) == framing.Zstd {
+		if b, err = framing.Decompress(nil, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.WriteFile(files[0], edit(b), 0o644); err != nil {
 		t.Fatal(err)
