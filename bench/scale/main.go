@@ -165,7 +165,7 @@ func (c runCase) storeName() string {
 // result is one measured operation.
 type result struct {
 	store, layout, op string
-	size              int // the run's lines, as asked
+	size, steps       int // the run's lines, as asked, and its steps
 	lines             int // entries handled
 	secs, rssMiB      float64
 	bytesPerLine      float64 // write only: on disk
@@ -178,7 +178,7 @@ func (c runCase) measure(ops []string) []result {
 	fmt.Printf("  %-9s %8.2f s %12.0f lines/s %8.1f MiB\n", "write", w.secs, float64(w.lines)/w.secs, w.rssMiB)
 	out := []result{w}
 	for _, op := range ops {
-		r := result{store: c.store, layout: c.layout, op: op, size: c.lines, lines: c.want()}
+		r := result{store: c.store, layout: c.layout, op: op, size: c.lines, steps: c.steps, lines: c.want()}
 		var got int
 		switch op {
 		case "logs":
@@ -212,7 +212,7 @@ func (c runCase) measure(ops []string) []result {
 // write stores the run with runlog exec, the way a CI step would.
 func (c runCase) write() result {
 	before := c.vlBytes()
-	r := result{store: c.store, layout: c.layout, op: "write", size: c.lines, lines: c.want()}
+	r := result{store: c.store, layout: c.layout, op: "write", size: c.lines, steps: c.steps, lines: c.want()}
 	per := c.lines / c.steps
 	for i := range c.steps {
 		m := c.child(runlogBin, "exec", "--store", c.storeName(), "--run", c.run, "--step", fmt.Sprintf("s%03d", i),
@@ -457,6 +457,25 @@ func report(results []result, sizes []int) {
 		}
 		fmt.Printf("%-13s %-6s %-10s %10d %9.2f %12.0f %9.1f %8s\n", r.store, r.layout, r.op, r.lines, r.secs, float64(r.lines)/r.secs, r.rssMiB, bpl)
 	}
+	var rows []string
+	// Memory against a flag: --limit 2N next to the default page size.
+	for _, r := range results {
+		if r.op != "logs-limit" {
+			continue
+		}
+		for _, b := range results {
+			if b.op == "logs" && b.store == r.store && b.layout == r.layout && b.size == r.size {
+				rows = append(rows, row(fmt.Sprintf("%s-line run, %s, %s: runlog logs --limit %s, peak RSS", short(r.size), r.store, layoutName(r.layout, r.steps), short(2*r.lines)),
+					r.rssMiB*(1<<20)/1e6, b.rssMiB*(1<<20)/1e6, "MB", "default --limit", "value<100"))
+			}
+		}
+	}
+	defer func() {
+		fmt.Println()
+		for _, l := range rows {
+			fmt.Println(l)
+		}
+	}()
 	if lo == hi {
 		return
 	}
@@ -469,7 +488,6 @@ func report(results []result, sizes []int) {
 		}
 		return result{}, false
 	}
-	var rows []string
 	for _, r := range results {
 		if r.size != hi {
 			continue
@@ -481,11 +499,10 @@ func report(results []result, sizes []int) {
 		rate, rate0 := float64(r.lines)/r.secs, float64(small.lines)/small.secs
 		fmt.Printf("%-13s %-6s %-10s %6.2fx   peak %7.1f MiB (%.1f at %d): %s\n", r.store, r.layout, r.op, rate/rate0, r.rssMiB, small.rssMiB, lo,
 			verdict(r.op == "write" || r.rssMiB*(1<<20) < targetRSS))
-		name := fmt.Sprintf("scale %s %s %s", r.store, r.layout, r.op)
-		rows = append(rows,
-			row(name+" lines/s "+short(hi)+" vs "+short(lo), rate, rate0, "lines/s", "lines/s at "+short(lo), "ratio>=0.8"))
+		name := fmt.Sprintf("%s-line run, %s, %s: %s", short(hi), r.store, layoutName(r.layout, r.steps), opName[r.op])
+		rows = append(rows, row(name+", lines/s", rate, rate0, "lines/s", "at "+short(lo), "ratio>=0.8"))
 		if r.op != "write" {
-			rows = append(rows, row(name+" peak RSS "+short(hi), r.rssMiB*(1<<20)/1e6, small.rssMiB*(1<<20)/1e6, "MB", "at "+short(lo), "value<100"))
+			rows = append(rows, row(name+", peak RSS", r.rssMiB*(1<<20)/1e6, small.rssMiB*(1<<20)/1e6, "MB", "at "+short(lo), "value<100"))
 		}
 	}
 	for _, r := range results {
@@ -501,10 +518,17 @@ func report(results []result, sizes []int) {
 			}
 		}
 	}
-	fmt.Println()
-	for _, l := range rows {
-		fmt.Println(l)
+}
+
+// opName names the operations in rows.
+var opName = map[string]string{"write": "runlog exec -- seq", "logs": "runlog logs -o jsonl", "logs-limit": "runlog logs --limit 2N",
+	"iterator": "runlog.All", "check": "runlog check", "download": "serve download"}
+
+func layoutName(layout string, steps int) string {
+	if steps == 1 {
+		return "1 step"
 	}
+	return strconv.Itoa(steps) + " steps"
 }
 
 // row is a line for bench/summary: name, value, baseline, unit, what the
