@@ -7,7 +7,8 @@
 #                               # median of COUNT (default 5) runs; QUICK=1 for small sizes and one run
 #                               # (about 3 minutes); SIZES for the large-run figures (default
 #                               # "1000000 10000000": about 25 minutes on 2 cores); NO_SERVERS=1 skips
-#                               # the VictoriaLogs figures; ONLY=TEXT runs the sources whose name has it
+#                               # the VictoriaLogs figures; ONLY=TEXT (SKIP=TEXT) runs only (skips) the
+#                               # sources whose name has TEXT, such as SKIP=10M
 #   bench/run.sh emit           # the emit path alone, with its own table
 #   COUNT=10 bench/run.sh emit
 #   bench/run.sh victorialogs   # read of a 1,000,000-line step from VictoriaLogs
@@ -115,7 +116,7 @@ summary)
 	# surprising figure can be read in full.
 	log=$(mktemp)
 	go run ./bench/summary -bin "$dir" $vlargs -count "$COUNT" ${QUICK:+-quick} \
-		${SIZES:+-sizes "$(echo $SIZES | tr ' ' ,)"} ${ONLY:+-only "$ONLY"} -log "$log"
+		${SIZES:+-sizes "$(echo $SIZES | tr ' ' ,)"} ${ONLY:+-only "$ONLY"} ${SKIP:+-skip "$SKIP"} -log "$log"
 	echo "(the full output of every benchmark: $log)"
 	exit 0
 	;;

@@ -185,6 +185,7 @@ func main() {
 	flag.StringVar(&c.sizes, "sizes", "1000000,10000000", "bench/scale's run sizes for the 10M-line figures")
 	flag.StringVar(&c.steps, "steps", "100", "bench/scale's steps of the steps layout (QUICK: 10)")
 	only := flag.String("only", "", "run only the sources whose name contains this text")
+	skip := flag.String("skip", "", "skip the sources whose name contains this text")
 	logFile := flag.String("log", "", "append every source's full output to this file (default: discarded)")
 	flag.Parse()
 	if c.bin == "" {
@@ -220,7 +221,7 @@ func main() {
 	var results []result
 	started := time.Now()
 	for _, s := range sources {
-		if *only != "" && !strings.Contains(s.name, *only) {
+		if *only != "" && !strings.Contains(s.name, *only) || *skip != "" && strings.Contains(s.name, *skip) {
 			continue
 		}
 		res := result{src: s}
