@@ -21,7 +21,10 @@
 #                               # with runlog exec and read back by runlog logs, runlog.All, runlog
 #                               # check and serve's download: time, lines/s, peak RSS, linearity
 #                               # (bench/scale). The full sizes take about 30 minutes on 2 cores and
-#                               # about 6 GB of disk at a time; SIZES="20000 100000" for a quick try.
+#                               # about 3 GB of disk at a time; SIZES="20000 100000" for a quick try;
+#                               # BUDGET=2m stops a reader still running after 2 minutes and reports
+#                               # how far it got (100 steps on the local store read at a few
+#                               # thousand lines/s today: 10M lines would take hours).
 #
 # victorialogs builds and starts VictoriaLogs and the collector
 # (tools/servers.sh, deploy/otelcol/config.yaml) on free loopback ports with
@@ -136,7 +139,7 @@ scale)
 	mkdir -p "$dir/scale-data"
 	"$dir/scale" -runlog "$dir/runlog" -peakrss "$dir/peakrss" -dir "$dir/scale-data" $vlargs \
 		-stores "$(echo $stores | tr ' ' ,)" -sizes "$(echo ${SIZES:-1000000 5000000 10000000} | tr ' ' ,)" \
-		-steps "${STEPS:-100}" ${LAYOUTS:+-layouts "$(echo $LAYOUTS | tr ' ' ,)"}
+		-steps "${STEPS:-100}" ${LAYOUTS:+-layouts "$(echo $LAYOUTS | tr ' ' ,)"} ${BUDGET:+-budget "$BUDGET"}
 	exit 0
 	;;
 victorialogs)

@@ -49,6 +49,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/runlog/runlog"
@@ -61,6 +64,7 @@ import (
 const targetRSS = 100e6
 
 var (
+	budget                time.Duration // a reader still running after it is stopped; 0: none
 	runlogBin, peakrssBin string
 	env                   []string
 	dir                   string
@@ -77,6 +81,7 @@ func main() {
 	otlp := flag.String("otlp", "", "the collector's OTLP/HTTP base URL")
 	flag.StringVar(&runlogBin, "runlog", "", "runlog CLI binary (required)")
 	flag.StringVar(&peakrssBin, "peakrss", "", "peakrss binary (go build ./bench/vlfetch/peakrss; required)")
+	flag.DurationVar(&budget, "budget", 0, "stop a reader still running after this long and report how far it got (0: wait)")
 	flag.StringVar(&dir, "dir", "", "scratch directory (default: a temporary one, removed at exit)")
 	iterate := flag.String("iterate", "", "internal: count the entries of run RUN with runlog.All through -flavor's fetcher, print the count")
 	flavor := flag.String("flavor", "local", "internal, with -iterate: local or victorialogs")
@@ -168,6 +173,8 @@ type result struct {
 	size, steps       int // the run's lines, as asked, and its steps
 	lines             int // entries handled
 	secs, rssMiB      float64
+	stopped           bool // after -budget, having read got entries (-1: unknown)
+	got               int
 	bytesPerLine      float64 // write only: on disk
 	baseBytesPerLine  float64 // write only: VictoriaLogs' on disk, when measured
 }
@@ -179,29 +186,42 @@ func (c runCase) measure(ops []string) []result {
 	out := []result{w}
 	for _, op := range ops {
 		r := result{store: c.store, layout: c.layout, op: op, size: c.lines, steps: c.steps, lines: c.want()}
-		var got int
+		var m measured
 		switch op {
 		case "logs":
-			got, r.secs, r.rssMiB = c.count(runlogBin, "logs", c.run, "-o", "jsonl", "--store", c.storeName())
+			m = c.child(runlogBin, "logs", c.run, "-o", "jsonl", "--store", c.storeName())
 		case "logs-limit":
-			got, r.secs, r.rssMiB = c.count(runlogBin, "logs", c.run, "-o", "jsonl", "--limit", strconv.Itoa(2*c.want()), "--store", c.storeName())
+			m = c.child(runlogBin, "logs", c.run, "-o", "jsonl", "--limit", strconv.Itoa(2*c.want()), "--store", c.storeName())
 		case "iterator":
 			self, err := os.Executable()
 			fail(err)
-			var m measured
 			m = c.child(self, "-iterate", c.run, "-flavor", c.store, "-vl", c.vl)
-			got, _ = strconv.Atoi(strings.TrimSpace(m.firstLine))
-			r.secs, r.rssMiB = m.secs, m.rssMiB
+			m.lines, _ = strconv.Atoi(strings.TrimSpace(m.firstLine))
+			if m.stopped {
+				m.lines = -1
+			}
 		case "check":
-			m := c.child(runlogBin, "check", c.run, "--store", c.storeName()) // exit 0: every step complete
-			got, r.secs, r.rssMiB = c.want(), m.secs, m.rssMiB
+			m = c.child(runlogBin, "check", c.run, "--store", c.storeName()) // exit 0: every step complete
+			m.lines = c.want()
+			if m.stopped {
+				m.lines = -1
+			}
 		case "download":
-			got, r.secs, r.rssMiB = c.download()
+			m = c.download()
 		default:
 			fail(fmt.Errorf("reader %q: want logs, logs-limit, iterator, check or download", op))
 		}
-		if got != c.want() {
-			fail(fmt.Errorf("%s of run %s returned %d entries; want %d", op, c.run, got, c.want()))
+		r.secs, r.rssMiB, r.stopped, r.got = m.secs, m.rssMiB, m.stopped, m.lines
+		if r.stopped {
+			fmt.Printf("  %-9s stopped after %v, %s of %d entries read, %8.1f MiB so far\n", op, budget, gotText(r.got), r.lines, r.rssMiB)
+			if r.got > 0 {
+				r.lines = r.got // the rate so far
+			}
+			out = append(out, r)
+			continue
+		}
+		if m.lines != c.want() {
+			fail(fmt.Errorf("%s of run %s returned %d entries; want %d", op, c.run, m.lines, c.want()))
 		}
 		fmt.Printf("  %-9s %8.2f s %12.0f lines/s %8.1f MiB\n", op, r.secs, float64(r.lines)/r.secs, r.rssMiB)
 		out = append(out, r)
@@ -299,8 +319,16 @@ func (c runCase) waitCount() error {
 	}
 }
 
+func gotText(n int) string {
+	if n < 0 {
+		return "an unknown number"
+	}
+	return strconv.Itoa(n)
+}
+
 // measured is what a child process did.
 type measured struct {
+	stopped      bool   // after -budget
 	lines        int    // lines it wrote to stdout
 	firstLine    string // its first line
 	all          string // its first 4 KiB
@@ -311,6 +339,7 @@ type measured struct {
 func (c runCase) child(bin string, args ...string) measured {
 	cmd := exec.Command(peakrssBin, append([]string{bin}, args...)...)
 	cmd.Env, cmd.Stderr = env, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that a stop reaches the reader too
 	out, err := cmd.StdoutPipe()
 	fail(err)
 	pr, pw, err := os.Pipe()
@@ -320,7 +349,27 @@ func (c runCase) child(bin string, args ...string) measured {
 	err = cmd.Start()
 	pw.Close()
 	fail(err)
-	var m measured
+	var (
+		m  measured
+		mu sync.Mutex // m's stop fields, set by the timer
+	)
+	if budget > 0 {
+		start := time.Now()
+		t := time.AfterFunc(budget, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			// peakrss cannot report a reader that is killed: its peak so
+			// far is read first.
+			if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid)); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(kids))); err == nil {
+					m.rssMiB = vmHWM(pid)
+				}
+			}
+			m.stopped, m.secs = true, time.Since(start).Seconds()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		})
+		defer t.Stop()
+	}
 	var head bytes.Buffer
 	buf := make([]byte, 256<<10)
 	for {
@@ -335,7 +384,14 @@ func (c runCase) child(bin string, args ...string) measured {
 	}
 	report, err := io.ReadAll(pr)
 	fail(err)
-	fail(cmd.Wait())
+	werr := cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if m.stopped {
+		m.all = head.String()
+		return m
+	}
+	fail(werr)
 	var code int
 	var kib float64
 	if _, err := fmt.Sscan(string(report), &code, &m.secs, &kib); err != nil {
@@ -350,14 +406,8 @@ func (c runCase) child(bin string, args ...string) measured {
 	return m
 }
 
-// count runs a reader and returns the lines it printed, its time and RSS.
-func (c runCase) count(bin string, args ...string) (int, float64, float64) {
-	m := c.child(bin, args...)
-	return m.lines, m.secs, m.rssMiB
-}
-
 // download reads the run from a fresh runlog serve.
-func (c runCase) download() (lines int, secs, rssMiB float64) {
+func (c runCase) download() (m measured) {
 	addrFile := filepath.Join(dir, "addr")
 	os.Remove(addrFile)
 	cmd := exec.Command(runlogBin, "serve", "--store", c.storeName(), "--addr", "127.0.0.1:0", "--addr-file", addrFile)
@@ -379,6 +429,15 @@ func (c runCase) download() (lines int, secs, rssMiB float64) {
 		fail(errors.New("runlog serve did not write its address within 10 s"))
 	}
 	start := time.Now()
+	var stopped atomic.Bool
+	if budget > 0 {
+		t := time.AfterFunc(budget, func() {
+			m.rssMiB = vmHWM(cmd.Process.Pid)
+			stopped.Store(true)
+			cmd.Process.Kill()
+		})
+		defer t.Stop()
+	}
 	resp, err := http.Get("http://" + addr + "/api/v1/runs/" + url.PathEscape(c.run) + "/logs/download?format=jsonl")
 	fail(err)
 	defer resp.Body.Close()
@@ -389,19 +448,24 @@ func (c runCase) download() (lines int, secs, rssMiB float64) {
 	buf := make([]byte, 256<<10)
 	for {
 		k, err := resp.Body.Read(buf)
-		lines += bytes.Count(buf[:k], []byte{'\n'})
+		m.lines += bytes.Count(buf[:k], []byte{'\n'})
 		if err != nil {
 			break
 		}
 	}
-	secs = time.Since(start).Seconds()
-	return lines, secs, vmHWM(cmd.Process.Pid)
+	m.secs = time.Since(start).Seconds()
+	if m.stopped = stopped.Load(); !m.stopped {
+		m.rssMiB = vmHWM(cmd.Process.Pid)
+	}
+	return m
 }
 
 // vmHWM is a live process's peak RSS in MiB.
 func vmHWM(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	fail(err)
+	if err != nil {
+		return 0 // gone
+	}
 	for l := range strings.SplitSeq(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
 			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
@@ -455,7 +519,14 @@ func report(results []result, sizes []int) {
 		if r.bytesPerLine > 0 {
 			bpl = fmt.Sprintf("%.0f", r.bytesPerLine)
 		}
-		fmt.Printf("%-13s %-6s %-10s %10d %9.2f %12.0f %9.1f %8s\n", r.store, r.layout, r.op, r.lines, r.secs, float64(r.lines)/r.secs, r.rssMiB, bpl)
+		rate := fmt.Sprintf("%.0f", float64(r.lines)/r.secs)
+		if r.stopped {
+			rate = "stopped"
+			if r.got > 0 {
+				rate = fmt.Sprintf("%.0f*", float64(r.got)/r.secs)
+			}
+		}
+		fmt.Printf("%-13s %-6s %-10s %10d %9.2f %12s %9.1f %8s\n", r.store, r.layout, r.op, r.lines, r.secs, rate, r.rssMiB, bpl)
 	}
 	var rows []string
 	// Memory against a flag: --limit 2N next to the default page size.
@@ -476,6 +547,9 @@ func report(results []result, sizes []int) {
 			fmt.Println(l)
 		}
 	}()
+	if budget > 0 {
+		fmt.Printf("(stopped: the reader was still running after -budget %v and was killed; * the rate of what it had read by then)\n", budget)
+	}
 	if lo == hi {
 		return
 	}
@@ -497,10 +571,18 @@ func report(results []result, sizes []int) {
 			continue
 		}
 		rate, rate0 := float64(r.lines)/r.secs, float64(small.lines)/small.secs
+		if r.stopped && r.got < 0 || small.stopped && small.got < 0 {
+			rate = 0 // unknown
+		}
 		fmt.Printf("%-13s %-6s %-10s %6.2fx   peak %7.1f MiB (%.1f at %d): %s\n", r.store, r.layout, r.op, rate/rate0, r.rssMiB, small.rssMiB, lo,
 			verdict(r.op == "write" || r.rssMiB*(1<<20) < targetRSS))
 		name := fmt.Sprintf("%s-line run, %s, %s: %s", short(hi), r.store, layoutName(r.layout, r.steps), opName[r.op])
-		rows = append(rows, row(name+", lines/s", rate, rate0, "lines/s", "at "+short(lo), "ratio>=0.8"))
+		if r.stopped || small.stopped {
+			name += fmt.Sprintf(" (stopped after %v)", budget)
+		}
+		if rate > 0 {
+			rows = append(rows, row(name+", lines/s", rate, rate0, "lines/s", "at "+short(lo), "ratio>=0.8"))
+		}
 		if r.op != "write" {
 			rows = append(rows, row(name+", peak RSS", r.rssMiB*(1<<20)/1e6, small.rssMiB*(1<<20)/1e6, "MB", "at "+short(lo), "value<100"))
 		}
