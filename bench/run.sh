@@ -119,7 +119,7 @@ summary)
 	# surprising figure can be read in full.
 	log=$(mktemp)
 	go run ./bench/summary -bin "$dir" $vlargs -count "$COUNT" ${QUICK:+-quick} \
-		${SIZES:+-sizes "$(echo $SIZES | tr ' ' ,)"} ${ONLY:+-only "$ONLY"} ${SKIP:+-skip "$SKIP"} -log "$log"
+		${SIZES:+-sizes "$(echo $SIZES | tr ' ' ,)"} ${ONLY:+-only "$ONLY"} ${SKIP:+-skip "$SKIP"} ${BUDGET:+-budget "$BUDGET"} -log "$log"
 	echo "(the full output of every benchmark: $log)"
 	exit 0
 	;;

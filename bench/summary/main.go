@@ -43,6 +43,7 @@ type config struct {
 	vl, otlp, vldata, vlcli string // the servers; vl empty: not started
 	sizes                   string // bench/scale's sizes
 	steps                   string // bench/scale's steps of the steps layout
+	budget                  string // bench/scale's -budget
 }
 
 // source is one command printing rows, or a placeholder.
@@ -93,7 +94,7 @@ var sources = []source{
 			stores = "local,victorialogs"
 		}
 		return []string{filepath.Join(c.bin, "scale"), "-runlog", filepath.Join(c.bin, "runlog"), "-peakrss", filepath.Join(c.bin, "peakrss"),
-			"-stores", stores, "-vl", c.vl, "-otlp", c.otlp, "-vldata", c.vldata, "-sizes", c.sizes, "-steps", c.steps}
+			"-stores", stores, "-vl", c.vl, "-otlp", c.otlp, "-vldata", c.vldata, "-sizes", c.sizes, "-steps", c.steps, "-budget", c.budget}
 	}},
 }
 
@@ -184,6 +185,7 @@ func main() {
 	flag.StringVar(&c.vlcli, "vlogscli", "", "vlogscli binary")
 	flag.StringVar(&c.sizes, "sizes", "1000000,10000000", "bench/scale's run sizes for the 10M-line figures")
 	flag.StringVar(&c.steps, "steps", "100", "bench/scale's steps of the steps layout (QUICK: 10)")
+	flag.StringVar(&c.budget, "budget", "3m", "bench/scale's -budget: a reader still running after it is stopped and reported so far")
 	only := flag.String("only", "", "run only the sources whose name contains this text")
 	skip := flag.String("skip", "", "skip the sources whose name contains this text")
 	logFile := flag.String("log", "", "append every source's full output to this file (default: discarded)")
