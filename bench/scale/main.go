@@ -27,9 +27,12 @@
 // every answer is checked: N lines plus one "process exited" record per
 // step). Time is wall time; peak RSS is getrusage's of the child (through
 // bench/vlfetch/peakrss, so that this program's own size does not leak
-// into it). It prints one table, the rate of the largest size as a ratio
-// to the smallest's (1.00x: linear), and the figures as "row" lines for
-// bench/summary. It never fails on a target, only on a wrong answer.
+// into it). A reader still running after -budget is killed and reported
+// with its rate and peak RSS so far. It prints one table, the rate of the
+// largest size as a ratio to the smallest's (1.00x: linear), and the
+// figures as "row" lines for bench/summary. It never fails on a target,
+// only on a wrong answer (a runlog check that says "not complete" of a run
+// whose records are all there is reported, not fatal).
 package main
 
 import (
