@@ -39,7 +39,7 @@ unit:
 	$(GO) test -short ./...
 
 ## bench: one table of every performance figure, each a ratio to its baseline in the same run, median of COUNT=5
-##        (QUICK=1: small sizes, one run, a few minutes; the full run takes about 25 minutes; see docs/performance.md)
+##        (QUICK=1: small sizes, one run, a few minutes; the full run takes about an hour, SKIP=10M 11 minutes; see docs/performance.md)
 bench:
 	./bench/run.sh summary
 

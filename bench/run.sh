@@ -6,7 +6,7 @@
 #   bench/run.sh                # make bench: ONE table of every figure of issue 17 (bench/summary),
 #                               # median of COUNT (default 5) runs; QUICK=1 for small sizes and one run
 #                               # (about 3 minutes); SIZES for the large-run figures (default
-#                               # "1000000 10000000": about 25 minutes on 2 cores); NO_SERVERS=1 skips
+#                               # "1000000 10000000": about an hour on 2 cores, 11 minutes with SKIP=10M); NO_SERVERS=1 skips
 #                               # the VictoriaLogs figures; ONLY=TEXT (SKIP=TEXT) runs only (skips) the
 #                               # sources whose name has TEXT, such as SKIP=10M
 #   bench/run.sh emit           # the emit path alone, with its own table
@@ -20,7 +20,7 @@
 #                               # STEPS (100) steps, on STORES (default "local victorialogs"), written
 #                               # with runlog exec and read back by runlog logs, runlog.All, runlog
 #                               # check and serve's download: time, lines/s, peak RSS, linearity
-#                               # (bench/scale). The full sizes take about 30 minutes on 2 cores and
+#                               # (bench/scale). The full sizes take about 45 minutes on 2 cores (BUDGET bounds the slowest readers) and
 #                               # about 3 GB of disk at a time; SIZES="20000 100000" for a quick try;
 #                               # BUDGET=2m stops a reader still running after 2 minutes and reports
 #                               # how far it got (100 steps on the local store read at a few
