@@ -42,9 +42,10 @@ fmt-check:
 unit:
 	$(GO) test -short ./...
 
-## bench: benchmarks with ratios against their baselines (see bench/)
+## bench: one table of every performance figure, each a ratio to its baseline in the same run, median of COUNT=5
+##        (QUICK=1: small sizes, one run, a few minutes; the full run takes about an hour, SKIP=10M 11 minutes; see docs/performance.md)
 bench:
-	./bench/run.sh
+	./bench/run.sh summary
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'

@@ -1,10 +1,16 @@
 #!/bin/sh
-# Runs runlog's benchmarks and prints each one as a ratio against the
-# baseline measured in the same run (median of COUNT runs). Machines are
-# shared and noisy: read ratios, not absolute numbers.
+# Runs runlog's benchmarks and prints each figure as a ratio against the
+# baseline measured in the same run. Machines are shared and noisy: read
+# ratios, not absolute numbers. docs/performance.md explains every figure.
 #
-#   bench/run.sh                # emit path: one goroutine, and 16 at once (one step, 16 steps)
-#   COUNT=10 bench/run.sh
+#   bench/run.sh                # make bench: ONE table of every figure of issue 17 (bench/summary),
+#                               # median of COUNT (default 5) runs; QUICK=1 for small sizes and one run
+#                               # (about 3 minutes); SIZES for the large-run figures (default
+#                               # "1000000 10000000": about an hour on 2 cores, 11 minutes with SKIP=10M); NO_SERVERS=1 skips
+#                               # the VictoriaLogs figures; ONLY=TEXT (SKIP=TEXT) runs only (skips) the
+#                               # sources whose name has TEXT, such as SKIP=10M
+#   bench/run.sh emit           # the emit path alone, with its own table
+#   COUNT=10 bench/run.sh emit
 #   bench/run.sh victorialogs   # read of a 1,000,000-line step from VictoriaLogs
 #   bench/run.sh cli            # the local store at 1,000,000 lines: bytes per line on disk; runlog logs -o jsonl,
 #                               # foreign files (LogsURI) and the last page, next to a plain pdata decode of the
@@ -17,6 +23,16 @@
 #                               # (STEPS, LINES per step, BOUND in MiB)
 #   bench/run.sh serve          # runlog serve: download and pages of a 1,000,000-line step next to
 #                               # runlog logs -o jsonl, and 20 followers (LINES=200000 for a quick try)
+#   bench/run.sh exec           # runlog exec -- true and -- seq 1 1000000 next to the bare programs
+#   bench/run.sh scale          # runs of SIZES lines (default "1000000 5000000 10000000"), one step and
+#                               # STEPS (100) steps, on STORES (default "local victorialogs"), written
+#                               # with runlog exec and read back by runlog logs, runlog.All, runlog
+#                               # check and serve's download: time, lines/s, peak RSS, linearity
+#                               # (bench/scale). The full sizes take about 45 minutes on 2 cores (BUDGET bounds the slowest readers) and
+#                               # about 3 GB of disk at a time; SIZES="20000 100000" for a quick try;
+#                               # BUDGET=2m stops a reader still running after 2 minutes and reports
+#                               # how far it got (100 steps on the local store read at a few
+#                               # thousand lines/s today: 10M lines would take hours).
 #
 # victorialogs builds and starts VictoriaLogs and the collector
 # (tools/servers.sh, deploy/otelcol/config.yaml) on free loopback ports with
@@ -68,17 +84,28 @@ if [ "${1:-}" = serve ]; then
 	exec go run ./bench/serve -lines "${LINES:-1000000}"
 fi
 
-if [ "${1:-}" = victorialogs ]; then
-	tools/servers.sh build victoria-logs vlogscli otelcol
-	dir=$(mktemp -d)
-	pids=
-	# Stop the servers (SIGTERM; VictoriaLogs flushes) and wait for them
-	# before removing their data.
-	trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; for p in $pids; do wait "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
-	trap 'exit 130' INT TERM
-	go build -o "$dir/vlfetch" ./bench/vlfetch
+dir=$(mktemp -d)
+pids=
+# Stop the servers (SIGTERM; VictoriaLogs flushes) and wait for them
+# before removing their data.
+trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; for p in $pids; do wait "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+trap 'exit 130' INT TERM
+
+# build: the programs the benchmarks run, into $dir.
+build() {
 	go build -o "$dir/runlog" ./cmd/runlog
 	go build -o "$dir/peakrss" ./bench/vlfetch/peakrss
+	go build -o "$dir/vlfetch" ./bench/vlfetch
+	go build -o "$dir/scale" ./bench/scale
+	go build -o "$dir/execcost" ./bench/execcost
+	go build -o "$dir/clilogs" ./bench/clilogs
+	go build -o "$dir/steps" ./bench/steps
+}
+
+# start_servers: VictoriaLogs and the collector on free loopback ports,
+# data under $dir; sets vlport, httpport, grpcport.
+start_servers() {
+	tools/servers.sh build victoria-logs vlogscli otelcol
 	# ready NAME PID LOG CHECK...: wait until CHECK succeeds, at most 60 s,
 	# or show the server's log and stop if it exits first.
 	ready() {
@@ -108,21 +135,67 @@ if [ "${1:-}" = victorialogs ]; then
 		-search.maxQueryDuration=10m >"$dir/vl.log" 2>&1 &
 	pids="$pids $!"
 	ready VictoriaLogs $! "$dir/vl.log" vl_ready
-	mkdir "$dir/files" "$dir/queue" "$dir/bench"
+	mkdir -p "$dir/files" "$dir/queue" "$dir/bench"
 	OTLP_HTTP_ENDPOINT="127.0.0.1:$httpport" OTLP_GRPC_ENDPOINT="127.0.0.1:$grpcport" \
 		VICTORIALOGS_OTLP_ENDPOINT="http://127.0.0.1:$vlport/insert/opentelemetry" \
 		FILE_EXPORT_DIR="$dir/files" OTELCOL_QUEUE_DIR="$dir/queue" OTELCOL_LOG_LEVEL=info \
 		"$(tools/servers.sh path otelcol)" --config=deploy/otelcol/config.yaml >"$dir/otelcol.log" 2>&1 &
 	pids="$pids $!"
 	ready "the collector" $! "$dir/otelcol.log" col_ready
+}
+
+case ${1:-summary} in
+summary)
+	build
+	vlargs=
+	if [ -z "${NO_SERVERS:-}" ]; then
+		start_servers
+		vlargs="-vl http://127.0.0.1:$vlport -otlp http://127.0.0.1:$httpport -vldata $dir/vl -vlogscli $(tools/servers.sh path vlogscli)"
+	fi
+	# The sources' own output goes to a log that is kept, so that a
+	# surprising figure can be read in full.
+	log=$(mktemp)
+	go run ./bench/summary -bin "$dir" $vlargs -count "$COUNT" ${QUICK:+-quick} \
+		${SIZES:+-sizes "$(echo $SIZES | tr ' ' ,)"} ${ONLY:+-only "$ONLY"} ${SKIP:+-skip "$SKIP"} ${BUDGET:+-budget "$BUDGET"} -log "$log"
+	echo "(the full output of every benchmark: $log)"
+	exit 0
+	;;
+exec)
+	build
+	"$dir/execcost" -runlog "$dir/runlog" -reps-seq "$COUNT"
+	exit 0
+	;;
+scale)
+	build
+	stores=${STORES:-local victorialogs}
+	vlargs=
+	case " $stores " in *" victorialogs "*)
+		start_servers
+		vlargs="-vl http://127.0.0.1:$vlport -otlp http://127.0.0.1:$httpport -vldata $dir/vl" ;;
+	esac
+	mkdir -p "$dir/scale-data"
+	"$dir/scale" -runlog "$dir/runlog" -peakrss "$dir/peakrss" -dir "$dir/scale-data" $vlargs \
+		-stores "$(echo $stores | tr ' ' ,)" -sizes "$(echo ${SIZES:-1000000 5000000 10000000} | tr ' ' ,)" \
+		-steps "${STEPS:-100}" ${LAYOUTS:+-layouts "$(echo $LAYOUTS | tr ' ' ,)"} ${BUDGET:+-budget "$BUDGET"}
+	exit 0
+	;;
+victorialogs)
+	build
+	start_servers
 	"$dir/vlfetch" -vl "http://127.0.0.1:$vlport" -otlp "http://127.0.0.1:$httpport" \
 		-vlogscli "$(tools/servers.sh path vlogscli)" -runlog "$dir/runlog" -peakrss "$dir/peakrss" -dir "$dir/bench" \
 		-lines "${LINES:-1000000}" -reps "${REPS:-5}" ${PROFILE:+-cpuprofile "$PROFILE"}
 	exit 0
-fi
-out=$(mktemp)
-bin=$(mktemp)
-trap 'rm -f "$out" "$bin"' EXIT
+	;;
+emit) ;;
+*)
+	echo "bench/run.sh: unknown benchmark ${1}; see the top of bench/run.sh" >&2
+	exit 2
+	;;
+esac
+
+out=$dir/emit.txt
+bin=$dir/emit.test
 go test -c -o "$bin" ./bench/
 # Each case runs in a process of its own, the cases interleaved COUNT
 # times: in one process a case's heap, pools and goroutines weigh on the

@@ -174,6 +174,17 @@ func main() {
 		}
 		fmt.Printf("%-28s %8.2f %12.0f %9.1f  %s%s\n", r.name, r.secs, n/r.secs, r.rss, ratio, verdict)
 	}
+	// Rows for make bench's table (bench/summary): CPU seconds against the
+	// pdata floor, peak RSS against the 100 MB target.
+	for _, r := range rows {
+		if r.base != "" && r.targetTime > 0 {
+			fmt.Printf("row\tlocal %s: CPU s vs pdata decode\t%g\t%g\ts\tpdata\tratio<=%g\n", r.name, r.secs, secs[r.base], r.targetTime)
+		}
+		if r.targetRSS {
+			fmt.Printf("row\tlocal %s: peak RSS\t%g\t100\tMB\t100 MB\tvalue<100\n", r.name, r.rss*1.048576)
+		}
+	}
+	fmt.Printf("row\tlocal store on disk: bytes/line of seq\t%g\t100\tB/line\t100 B\tvalue<100\n", float64(zsize)/n)
 	fmt.Printf("\nzstd read / plain read (runlog logs): %.2fx; on disk %.1f B/line (target < 100: %s)\n",
 		secs["runlog logs -o jsonl, zstd"]/secs["runlog logs -o jsonl, plain"], float64(zsize)/n, yes(float64(zsize)/n < 100))
 }

@@ -133,6 +133,10 @@ func main() {
 	fmt.Printf("peak Go heap          %8.1f MiB  (%.2fx the bound; %.1f MiB before the steps started; garbage not yet collected included)\n", mib(peak.Load()), float64(peak.Load())/float64(bound), mib(base))
 	fmt.Printf("peak live heap        %8.1f MiB  (%.2fx the bound; what the last GC found reachable)\n", mib(peakLive.Load()), float64(peakLive.Load())/float64(bound))
 	fmt.Printf("read back step by step in %.1f s: %d activations; %d steps not exactly one activation with its own %d records, complete\n", read.Seconds(), acts, bad, *lines)
+	// Rows for make bench's table (bench/summary).
+	fmt.Printf("row\t%d concurrent steps: peak live heap vs the memory bound\t%g\t%g\tMiB\tbound\t-\n", *steps, mib(peakLive.Load()), mib(uint64(bound)))
+	fmt.Printf("row\t%d concurrent steps: records held at most vs the bound\t%g\t%g\tMiB\tbound\tratio<=1\n", *steps, mib(uint64(st.MemoryPeak)), mib(uint64(bound)))
+	fmt.Printf("row\t%d concurrent steps: steps read back wrong\t%d\t0\tsteps\tnone\tvalue<1\n", *steps, bad)
 	if bad > 0 {
 		os.Exit(1)
 	}

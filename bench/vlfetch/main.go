@@ -376,6 +376,28 @@ func report(readers []reader, lines, reps int) {
 		fmt.Printf("  %-22s lines/s %.2fx: %-8s  peak RSS %.1f MB: %s\n", r.name, x.rate/base, met(x.rate/base >= targetRatio),
 			x.rss*(1<<20)/1e6, met(x.rss*(1<<20) < targetRSS))
 	}
+	// The same figures as lines for bench/summary (tab-separated: name,
+	// value, baseline, unit, what the baseline is, target).
+	fmt.Println()
+	for i, r := range readers {
+		if !r.runlog {
+			continue
+		}
+		x, name := rows[i], fmt.Sprintf("VictoriaLogs, %s-line step: %s", shortCount(lines), r.name)
+		fmt.Printf("row\t%s, lines/s\t%g\t%g\tlines/s\tcurl\tratio>=%g\n", name, x.rate, base, targetRatio)
+		fmt.Printf("row\t%s, peak RSS\t%g\t%g\tMB\tcurl\tvalue<%g\n", name, x.rss*(1<<20)/1e6, rows[0].rss*(1<<20)/1e6, targetRSS/1e6)
+	}
+}
+
+// shortCount writes 1000000 as 1M and 100000 as 100k.
+func shortCount(n int) string {
+	switch {
+	case n >= 1e6 && n%1e6 == 0:
+		return strconv.Itoa(n/1e6) + "M"
+	case n >= 1e3 && n%1e3 == 0:
+		return strconv.Itoa(n/1e3) + "k"
+	}
+	return strconv.Itoa(n)
 }
 
 func met(ok bool) string {
