@@ -30,6 +30,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,6 +93,11 @@ func newRoot() *cobra.Command {
   runlog completion bash > /etc/bash_completion.d/runlog`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Name() != "serve" {
+				tuneGC()
+			}
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errors.Join(err, fmt.Errorf("see '%s --help'", c.CommandPath()))
@@ -99,6 +105,30 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newLogs(), newLogStore(), newExec(), newFlush(), newCheck())
 	root.AddCommand(newRuns(), newDeleteRun(), newGC(), newServe())
 	return root
+}
+
+// gcPercent and memoryLimit are the garbage collector's settings for the
+// commands that run once and end (logs, check, exec, ...): their live heap
+// is one page (runlog.MaxPage entries) or one queue, a few tens of MiB, so
+// collecting 4x less often saves a fifth of the CPU of reading a large run
+// (bench/clilogs), while the limit keeps peak RSS under 100 MB whatever
+// the run's size. serve keeps Go's defaults: a server's live heap grows
+// with its clients, and a limit below it would make the collector run
+// without pause.
+const (
+	gcPercent   = 400
+	memoryLimit = 64 << 20
+)
+
+// tuneGC applies gcPercent and memoryLimit, unless the user set GOGC or
+// GOMEMLIMIT, which win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 }
 
 var (
