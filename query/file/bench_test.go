@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -161,3 +162,60 @@ func BenchmarkReadJSONL(b *testing.B) {
 // benchLimit is the page size of BenchmarkReadJSONL's reads: `runlog
 // logs`'s default.
 const benchLimit = 5000
+
+// benchSteps is a run of 1,000,000 records in the local format, written
+// once: "one" is one step of them, "many" 100 steps of 10,000 (zstd frames
+// of 1,024 records each), one after the other in time as `runlog exec`
+// runs them, and "mixed" 50 steps of 20,000 whose records interleave in
+// time, as steps running side by side write them.
+var benchSteps = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "runlog-bench-steps-")
+	if err != nil {
+		panic(err)
+	}
+	benchDirs = append(benchDirs, dir)
+	act{run: "one", step: "s", id: "z", captured: true}.writeZstd(panicTB{}, dir, 1, 1000000, 1024)
+	for i := range 100 {
+		// Record seq is stamped base + seq µs + offset: step i after step i-1.
+		a := act{run: "many", step: fmt.Sprintf("s%03d", i), id: "z", captured: true, offset: time.Duration(i) * 10000 * time.Microsecond}
+		a.writeZstd(panicTB{}, dir, 1, 10000, 1024)
+	}
+	for i := range 50 {
+		a := act{run: "mixed", step: fmt.Sprintf("s%02d", i), id: "z", captured: true, offset: time.Duration(i) * time.Nanosecond}
+		a.writeZstd(panicTB{}, dir, 1, 20000, 1024)
+	}
+	return dir
+})
+
+// BenchmarkManySteps reads the runs of benchSteps with runlog.All in pages
+// of runlog.MaxPage, as `runlog logs` does, each iteration all three, and
+// reports the many-step runs' times as ratios to the one-step run's from
+// the same iteration: many/one (target, issue 17: at most 1.5) and
+// mixed/one.
+func BenchmarkManySteps(b *testing.B) {
+	dir := benchSteps()
+	r := New(dir)
+	read := func(run string) time.Duration {
+		start := time.Now()
+		n := 0
+		for _, err := range runlog.All(b.Context(), r, runlog.Query{RunID: run, Limit: runlog.MaxPage}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 1000000 {
+			b.Fatalf("%s: read %d entries; want 1000000", run, n)
+		}
+		return time.Since(start)
+	}
+	var one, many, mixed time.Duration
+	for b.Loop() {
+		one += read("one")
+		many += read("many")
+		mixed += read("mixed")
+	}
+	b.ReportMetric(float64(many)/float64(one), "many/one")
+	b.ReportMetric(float64(mixed)/float64(one), "mixed/one")
+	b.ReportMetric(float64(one.Nanoseconds())/float64(b.N), "one-ns/op")
+}

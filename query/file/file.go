@@ -155,8 +155,12 @@ func (c *lineCache) put(k string, es []runlog.LogEntry) {
 type cursor struct {
 	// Pos maps a file, relative to the run directory, to the position of
 	// its first record not yet returned: byte offset of its line, index in
-	// the line.
-	Pos map[string][2]int64 `json:"p,omitempty"`
+	// the line, and a lower bound of that record's time in Unix
+	// nanoseconds (0: not known; cursors made before it have two
+	// elements). The bound lets the next page leave the file unread until
+	// the merge gets to that time (see mergeForward): records at a
+	// position never change, so it holds however the file grows.
+	Pos map[string][3]int64 `json:"p,omitempty"`
 	// Key is the sort key of the last entry returned.
 	Key *pagination.Key `json:"k,omitempty"`
 	// Files maps a foreign file, read forward, to the offset of the
@@ -175,7 +179,7 @@ func decodeCursor(c runlog.Cursor) (cursor, error) {
 		return cursor{}, err
 	}
 	for _, p := range cur.Pos {
-		if p[0] < 0 || p[1] < 0 {
+		if p[0] < 0 || p[1] < 0 || p[2] < 0 {
 			return cursor{}, pagination.Invalid(c)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(string(cursor{Pos: map[string][2]int64{"a/b.jsonl": {10, 2}}, Key: &pagination.Key{T: 1, Seq: 2, ID: "x"}}.encode()))
+	f.Add(string(cursor{Pos: map[string][3]int64{"a/b.jsonl": {10, 2, 5}}, Key: &pagination.Key{T: 1, Seq: 2, ID: "x"}}.encode()))
 	f.Add("")
 	f.Add("not a cursor")
 	f.Fuzz(func(t *testing.T, s string) {

@@ -13,7 +13,7 @@ import (
 type streamHeap []*stream
 
 func (h streamHeap) Len() int           { return len(h) }
-func (h streamHeap) Less(i, j int) bool { return h[i].head().Before(h[j].head()) }
+func (h streamHeap) Less(i, j int) bool { return h[i].before(h[j]) }
 func (h streamHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *streamHeap) Push(x any)        { *h = append(*h, x.(*stream)) }
 func (h *streamHeap) Pop() any {
@@ -23,9 +23,37 @@ func (h *streamHeap) Pop() any {
 	return s
 }
 
+// before orders the merge's streams by their heads; a stream not read yet
+// (lazy) stands at its lower bound, ahead of a head of that very time, so
+// that it is read before anything that might sort after its first entry.
+func (s *stream) before(t *stream) bool {
+	switch {
+	case s.lazy && t.lazy:
+		return s.low < t.low
+	case s.lazy:
+		return s.low <= t.head().Time.UnixNano()
+	case t.lazy:
+		return s.head().Time.UnixNano() < t.low
+	}
+	return s.head().Before(t.head())
+}
+
+// mergeForward reads a forward page of the local store: a k-way merge of
+// its files, each resumed at the cursor's position.
+//
+// A file is read (opened, its segment decoded) only once the merge gets to
+// the time of its next record: until then it waits in the heap at a lower
+// bound of that time, which the cursor carries from the page before (the
+// time of the head it stopped at), or, for a file not read yet, its first
+// record's time, read from the head of its first segment (readHead) without
+// decoding it. The steps of a run mostly follow each other in time; so a
+// page of a 100-step run decodes the few segments it returns, not one of
+// every step, and holds those alone. A file with no bound (one read to its
+// end, that may have grown; one whose head cannot be read) is read at once,
+// as before.
 func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor, cache *lineCache) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
-	next := cursor{Pos: make(map[string][2]int64, len(src.files)), Key: cur.Key}
+	next := cursor{Pos: make(map[string][3]int64, len(src.files)), Key: cur.Key}
 	o := &opener{src: src}
 	defer o.closeAll()
 	var (
@@ -42,7 +70,19 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
 		}
-		s := newStream(src, rel, cur.Pos[rel], q, cache)
+		pos := cur.Pos[rel]
+		s := newStream(src, rel, [2]int64{pos[0], pos[1]}, q, cache)
+		s.low = pos[2]
+		if s.low == 0 && pos[0] == 0 && pos[1] == 0 {
+			if _, first, _ := readHead(src.root, s.name); !first.IsZero() {
+				s.low = first.UnixNano()
+			}
+		}
+		if s.low > 0 {
+			s.lazy = true
+			h = append(h, s)
+			continue
+		}
 		s.fill(o)
 		if s.head() == nil {
 			done(s)
@@ -56,6 +96,17 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 			return runlog.Page{}, ctx.Err()
 		}
 		s := h[0]
+		if s.lazy {
+			s.lazy = false
+			s.fill(o)
+			if s.head() == nil {
+				heap.Pop(&h)
+				done(s)
+			} else {
+				heap.Fix(&h, 0)
+			}
+			continue
+		}
 		if len(p.Entries) == cap(p.Entries) {
 			// Entries are large: grown by append's 1.25x, a page spent
 			// more on copying than on decoding. Doubling, up to the limit.
@@ -72,7 +123,7 @@ func mergeForward(ctx context.Context, src *source, q *runlog.Query, cur cursor,
 	}
 	for _, s := range h {
 		done(s)
-		if s.pos()[1] > 0 {
+		if !s.lazy && s.pos()[1] > 0 {
 			cache.put(s.allKey, s.all) // the next page resumes inside this line
 		}
 	}

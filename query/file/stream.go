@@ -138,6 +138,10 @@ type stream struct {
 	damaged []runlog.Damage // what could not be read
 	stopped bool            // a read failed: the rest is for a later fetch
 	until   int64           // when > 0, fill reads no segment at or past it
+	// lazy: not read yet; its next record is at low (Unix ns) or later.
+	// mergeForward reads it when the merge gets there.
+	lazy bool
+	low  int64
 }
 
 func newStream(src *source, rel string, pos [2]int64, q *runlog.Query, cache *lineCache) *stream {
@@ -156,15 +160,21 @@ func (s *stream) head() *runlog.LogEntry {
 	return nil
 }
 
-// pos is where the next fetch must resume to return the head first.
-func (s *stream) pos() [2]int64 {
-	if s.i < len(s.entries) {
-		if s.idxs == nil {
-			return [2]int64{s.lineOff, int64(s.base + s.i)}
-		}
-		return [2]int64{s.lineOff, int64(s.idxs[s.i])}
+// pos is where the next fetch must resume to return the head first, with
+// a lower bound of the head's time (0 when there is none: the stream is
+// at its end, or did not get to its first line).
+func (s *stream) pos() [3]int64 {
+	if s.lazy {
+		return [3]int64{s.next, s.skipLeft(), s.low}
 	}
-	return [2]int64{s.next, s.skipLeft()}
+	if s.i < len(s.entries) {
+		t := max(s.entries[s.i].Time.UnixNano(), 0)
+		if s.idxs == nil {
+			return [3]int64{s.lineOff, int64(s.base + s.i), t}
+		}
+		return [3]int64{s.lineOff, int64(s.idxs[s.i]), t}
+	}
+	return [3]int64{s.next, s.skipLeft(), 0}
 }
 
 // skipLeft is what a stream that did not get to its first line must still
