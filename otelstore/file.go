@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sync"
 
-	"go.opentelemetry.io/collector/pdata/plog"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/runlog/runlog/internal/framing"
@@ -45,7 +44,7 @@ type FileExporter struct {
 	torn   bool  // the file does not end with a newline
 	closed bool
 	plain  bool // the file holds plain lines: it goes on so
-	enc    plog.JSONMarshaler
+	enc    jsonEncoder
 	buf    []byte
 	frame  []byte
 }
@@ -93,10 +92,7 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 	if e.torn && e.plain {
 		e.buf = append(e.buf, '\n')
 	}
-	var err error
-	if e.buf, err = e.encode(e.buf, records); err != nil {
-		return fmt.Errorf("runlog: encode %d records: %w", len(records), err)
-	}
+	e.buf = e.encode(e.buf, records)
 	out := e.buf
 	if !e.plain {
 		out = e.compress(e.frame[:0], e.buf)
@@ -115,19 +111,18 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 }
 
 // encode appends records to b as lines of at most maxLine bytes each.
-func (e *FileExporter) encode(b []byte, records []sdklog.Record) ([]byte, error) {
-	line, err := e.enc.MarshalLogs(toPlog(records))
-	if err != nil {
-		return b, err
-	}
-	if len(line)+1 > maxLine && len(records) > 1 {
+// The lines are those pdata's marshaler writes for toPlog(records)
+// (jsonEncoder), which the spool and set-aside files still are: one
+// reader, one fast path for all. A line that comes out too long is taken
+// back and its records written as two halves.
+func (e *FileExporter) encode(b []byte, records []sdklog.Record) []byte {
+	start := len(b)
+	b = append(e.enc.appendLogs(b, records), '\n')
+	if len(b)-start > maxLine && len(records) > 1 {
 		half := len(records) / 2
-		if b, err = e.encode(b, records[:half]); err != nil {
-			return b, err
-		}
-		return e.encode(b, records[half:])
+		return e.encode(e.encode(b[:start], records[:half]), records[half:])
 	}
-	return append(append(b, line...), '\n'), nil
+	return b
 }
 
 // compress appends lines (whole lines) to dst as zstd frames, each

@@ -15,8 +15,10 @@ import (
 )
 
 // The OTLP JSON codec: SDK records to the collector's data model (toPlog),
-// whose JSON (plog.JSONMarshaler) is what the file exporter and the spool
-// write, and back to SDK records (fromPlog) for replay.
+// whose JSON (plog.JSONMarshaler) is what the spool and the set-aside
+// files write, and back to SDK records (fromPlog) for replay. The file
+// exporter writes the same bytes without the model (jsonEncoder), which
+// FuzzEncodeMatchesPdata checks against toPlog: a change here is one there.
 
 // toPlog converts SDK records into the collector's data model, grouped by
 // resource and instrumentation scope as OTLP requires, keeping their order.
