@@ -1,6 +1,7 @@
 package file
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,4 +140,120 @@ func TestForeignFilesPaged(t *testing.T) {
 	if len(rest) != 83 || rest[len(rest)-1].Message != "a record 63" {
 		t.Fatalf("after appending: %d entries (last %q); want 83, ending with a record 63", len(rest), messages(rest[len(rest)-1:]))
 	}
+}
+
+// manySteps writes run "r" of 50 steps of 40 records (zstd frames of 7,
+// one old plain file among them): steps 0-24 one after the other in time,
+// as `runlog exec` runs them, steps 25-49 interleaved with each other and
+// with those. It returns the activations.
+func manySteps(t *testing.T, root string) []act {
+	var acts []act
+	for i := range 50 {
+		a := act{run: "r", step: fmt.Sprintf("s%02d", i), id: fmt.Sprintf("a%02d", i)}
+		if i < 25 {
+			a.offset = time.Duration(i) * 40 * time.Microsecond
+		} else {
+			a.offset = time.Duration(i) * time.Nanosecond
+		}
+		if i == 30 {
+			a.write(t, root, 1, 40, 7)
+		} else {
+			a.writeZstd(t, root, 1, 40, 7)
+		}
+		acts = append(acts, a)
+	}
+	return acts
+}
+
+// wantOnceInOrder fails unless es are in Fetch order, each once.
+func wantOnceInOrder(t *testing.T, es []runlog.LogEntry) {
+	t.Helper()
+	seen := make(map[string]bool, len(es))
+	for i := range es {
+		if seen[es[i].Message] {
+			t.Fatalf("%q returned twice", es[i].Message)
+		}
+		seen[es[i].Message] = true
+		if i > 0 && !es[i-1].Before(&es[i]) {
+			t.Fatalf("%q before %q: out of order", es[i-1].Message, es[i].Message)
+		}
+	}
+}
+
+// TestManyStepsPaged: a run of many steps, some following each other in
+// time and some interleaved, paged forward with any page size gives the
+// entries of one big read, once each and in order (forward pages leave a
+// step unread until the merge gets to its time: this holds them to it),
+// and backward their reverse.
+func TestManyStepsPaged(t *testing.T) {
+	root := t.TempDir()
+	manySteps(t, root)
+	r := New(root)
+	big, err := r.Fetch(t.Context(), runlog.Query{RunID: "r", Limit: 5000})
+	if err != nil || big.More || len(big.Entries) != 2000 {
+		t.Fatalf("one read: %d entries, more %v, %v; want 2000, no more", len(big.Entries), big.More, err)
+	}
+	wantOnceInOrder(t, big.Entries)
+	for _, limit := range []int{7, 40, 333} { // not 1: 2,000 pages, slow under -race
+		fwd, ds := fetchAll(t, r, runlog.Query{RunID: "r", Limit: limit})
+		if got, want := messages(fwd), messages(big.Entries); !slices.Equal(got, want) {
+			t.Fatalf("limit %d: %d entries, not those of one read (%d)", limit, len(got), len(want))
+		}
+		if len(ds) != 0 {
+			t.Fatalf("limit %d: damage %v", limit, ds)
+		}
+		back, _ := fetchAll(t, r, runlog.Query{RunID: "r", Limit: limit, Direction: runlog.Backward})
+		if got, want := messages(back), reversed(big.Entries); !slices.Equal(got, want) {
+			t.Fatalf("limit %d backward: %d entries, not the reverse of forward", limit, len(got))
+		}
+	}
+}
+
+// TestManyStepsGrowth: between pages of a many-step run, records are
+// appended to a step read to its end, to one read part way, to one not
+// read yet (later than the pages so far), and a new step starts: the pages
+// that follow return every one of them once, and nothing of before twice.
+func TestManyStepsGrowth(t *testing.T) {
+	root := t.TempDir()
+	acts := manySteps(t, root)
+	r := New(root)
+	q := runlog.Query{RunID: "r", Limit: 500}
+	var got []runlog.LogEntry
+	for range 3 {
+		p, err := r.Fetch(t.Context(), q)
+		if err != nil || !p.More {
+			t.Fatalf("Fetch: %d entries, more %v, %v", len(p.Entries), p.More, err)
+		}
+		got = append(got, p.Entries...)
+		q.Cursor = p.Next
+	}
+	read := map[string]int{}
+	for _, m := range messages(got) {
+		read[m[:3]]++
+	}
+	if read["a00"] != 40 || read["a12"] == 0 || read["a12"] == 40 || read["a24"] != 0 {
+		t.Fatalf("the first pages read %v; want all of step 0, part of step 12, none of step 24", read)
+	}
+	acts[0].writeZstd(t, root, 41, 5, 2)  // read to its end
+	acts[12].writeZstd(t, root, 41, 5, 2) // read part way
+	acts[24].writeZstd(t, root, 41, 5, 2) // not read yet
+	late := act{run: "r", step: "s50", id: "a50", offset: 10 * time.Millisecond}
+	late.writeZstd(t, root, 1, 5, 2) // a new step
+	rest, ds := fetchAll(t, r, q)
+	if len(ds) != 0 {
+		t.Fatalf("damage %v", ds)
+	}
+	all := append(got, rest...)
+	if len(all) != 2000+4*5 {
+		t.Fatalf("%d entries; want %d", len(all), 2020)
+	}
+	seen := map[string]bool{}
+	for _, m := range messages(all) {
+		if seen[m] {
+			t.Fatalf("%q returned twice", m)
+		}
+		seen[m] = true
+	}
+	// What was appended after the pages' times comes in order.
+	wantOnceInOrder(t, rest[len(rest)-5:])
 }
