@@ -118,16 +118,25 @@ func New(root string, opts ...Option) *Reader {
 // export batch (up to a thousand records), and paging with small pages
 // would otherwise decode it once per page. Lines of record files never
 // change once written, so entries never go stale.
+//
+// A page of a run whose steps run side by side stops inside a line of
+// each step: the cache holds up to maxOpen lines, so that the next page
+// resumes each of them, but at most cachedRecords records in all (the
+// lines a page held anyway, kept a page longer).
 type lineCache struct {
 	mu    sync.Mutex
 	lines map[string][]runlog.LogEntry
+	held  int // records in lines
 	// records is how many records the last segment decoded held: the
 	// first segment a fetch decodes is sized by it (entries are large,
 	// growing a slice of them costs more than decoding).
 	records atomic.Int64
 }
 
-const cachedLines = 8
+const (
+	cachedLines   = maxOpen
+	cachedRecords = 1 << 16
+)
 
 func (c *lineCache) get(k string) ([]runlog.LogEntry, bool) {
 	c.mu.Lock()
@@ -139,16 +148,25 @@ func (c *lineCache) get(k string) ([]runlog.LogEntry, bool) {
 func (c *lineCache) put(k string, es []runlog.LogEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(es) > cachedRecords {
+		return
+	}
 	if c.lines == nil {
 		c.lines = make(map[string][]runlog.LogEntry)
 	}
-	for old := range c.lines {
-		if len(c.lines) < cachedLines {
+	if old, ok := c.lines[k]; ok {
+		c.held -= len(old)
+		delete(c.lines, k)
+	}
+	for old, oes := range c.lines {
+		if len(c.lines) < cachedLines && c.held+len(es) <= cachedRecords {
 			break
 		}
+		c.held -= len(oes)
 		delete(c.lines, old)
 	}
 	c.lines[k] = es
+	c.held += len(es)
 }
 
 // cursor is what runlog.Cursor encodes for this reader.
