@@ -122,7 +122,11 @@ func New(root string, opts ...Option) *Reader {
 // A page of a run whose steps run side by side stops inside a line of
 // each step: the cache holds up to maxOpen lines, so that the next page
 // resumes each of them, but at most cachedRecords records in all (the
-// lines a page held anyway, kept a page longer).
+// lines a page held anyway, kept a page longer). A line is taken out when
+// a page resumes in it (that page puts it back if it stops in it again):
+// left in, the lines that pages of a long step went past would fill the
+// cache, a 100-step run's read then held 65,536 dead records. A cursor
+// used twice decodes its line again the second time.
 type lineCache struct {
 	mu    sync.Mutex
 	lines map[string][]runlog.LogEntry
@@ -138,10 +142,15 @@ const (
 	cachedRecords = 1 << 16
 )
 
-func (c *lineCache) get(k string) ([]runlog.LogEntry, bool) {
+// take returns the records of line k, if cached, and takes them out.
+func (c *lineCache) take(k string) ([]runlog.LogEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	es, ok := c.lines[k]
+	if ok {
+		c.held -= len(es)
+		delete(c.lines, k)
+	}
 	return es, ok
 }
 

@@ -316,7 +316,7 @@ func (s *stream) fill(o *opener) {
 		key := s.display + "@" + strconv.FormatInt(s.lineOff, 10)
 		all, cached := []runlog.LogEntry(nil), false
 		if skip > 0 && s.cache != nil {
-			all, cached = s.cache.get(key)
+			all, cached = s.cache.take(key)
 		}
 		if !cached && s.format == framing.Lines {
 			if all, err = decodeLineHint(o.line, s.hint, o.src.conv); err != nil {
