@@ -152,17 +152,29 @@ func (s *suite) concurrentSteps() {
 	var wg sync.WaitGroup
 	errs := make(chan error, concurrentSteps)
 	start := make(chan struct{})
+	// Every step logs half its lines, waits for all the others to have
+	// done so, then logs the rest: the steps' records interleave whatever
+	// the scheduler does. Without it, a fast step can log all its lines
+	// while it happens to be the innermost activation, which hides a store
+	// that routes by "innermost" instead of by context.
+	var half sync.WaitGroup
+	half.Add(concurrentSteps)
 	for i := range concurrentSteps {
 		wg.Go(func() {
 			step := fmt.Sprintf("step-%02d", i)
 			ctx, err := s.s.Activate(runCtx, runlog.Scope{RunID: run, StepID: step})
 			if err != nil {
+				half.Done()
 				errs <- err
 				return
 			}
 			<-start
 			lg := runlog.Logger(ctx)
 			for j := range n {
+				if j == n/2 {
+					half.Done()
+					half.Wait()
+				}
 				if j%2 == 0 {
 					slog.InfoContext(ctx, "line", "step", step, "j", j)
 				} else {
