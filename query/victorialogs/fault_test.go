@@ -131,10 +131,29 @@ func TestFaultCollectorDownAtStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts VictoriaLogs and a collector")
 	}
-	_, col, s, ctx, run := faultStep(t, "down-at-start", false)
+	vl := itest.StartVictoriaLogs(t)
+	col := itest.NewCollector(t, vl.OTLPEndpoint())
+	spool := t.TempDir()
+	s := faultStore(t, col.OTLPEndpoint, vl.URL, spool)
+	quiet(t)
+	run := runID("down-at-start")
+	ctx, err := s.Activate(t.Context(), runlog.Scope{RunID: run, StepID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 20000
 	logLines(ctx, 0, n, func(i int) {
 		if i == 5000 {
+			// Start it only once an export was refused and spooled: a
+			// fast logger has 5,000 lines queued before the first export.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if files, _ := os.ReadDir(spool); len(files) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("nothing spooled in %s 30 s after the first 5,000 lines, with the collector down", spool)
+				}
+			}
 			col.Start(t)
 		}
 	})
