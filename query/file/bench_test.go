@@ -191,14 +191,14 @@ var benchSteps = sync.OnceValue(func() string {
 // of runlog.MaxPage, as `runlog logs` does, each iteration all three, and
 // reports the many-step runs' times as ratios to the one-step run's from
 // the same iteration: many/one (target, issue 17: at most 1.5) and
-// mixed/one.
+// mixed/one; and "many" and "one" read backward, many-back/one-back.
 func BenchmarkManySteps(b *testing.B) {
 	dir := benchSteps()
 	r := New(dir)
-	read := func(run string) time.Duration {
+	read := func(run string, dir runlog.Direction) time.Duration {
 		start := time.Now()
 		n := 0
-		for _, err := range runlog.All(b.Context(), r, runlog.Query{RunID: run, Limit: runlog.MaxPage}) {
+		for _, err := range runlog.All(b.Context(), r, runlog.Query{RunID: run, Limit: runlog.MaxPage, Direction: dir}) {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -209,13 +209,16 @@ func BenchmarkManySteps(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	var one, many, mixed time.Duration
+	var one, many, mixed, oneBack, manyBack time.Duration
 	for b.Loop() {
-		one += read("one")
-		many += read("many")
-		mixed += read("mixed")
+		one += read("one", runlog.Forward)
+		many += read("many", runlog.Forward)
+		mixed += read("mixed", runlog.Forward)
+		oneBack += read("one", runlog.Backward)
+		manyBack += read("many", runlog.Backward)
 	}
 	b.ReportMetric(float64(many)/float64(one), "many/one")
 	b.ReportMetric(float64(mixed)/float64(one), "mixed/one")
+	b.ReportMetric(float64(manyBack)/float64(oneBack), "many-back/one-back")
 	b.ReportMetric(float64(one.Nanoseconds())/float64(b.N), "one-ns/op")
 }

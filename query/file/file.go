@@ -198,6 +198,9 @@ type cursor struct {
 	// below which its segments still hold entries for later pages (0:
 	// none); a file not listed is read from its end.
 	Back map[string]int64 `json:"b,omitempty"`
+	// Up maps a file of Back with segments left to an upper bound of
+	// their entries' times, Unix ns (see backward).
+	Up map[string]int64 `json:"u,omitempty"`
 }
 
 func decodeCursor(c runlog.Cursor) (cursor, error) {

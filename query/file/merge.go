@@ -1,8 +1,10 @@
 package file
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"math"
 	"path/filepath"
 	"slices"
 
@@ -175,23 +177,23 @@ func (r *ranked) beats(e *runlog.LogEntry) bool {
 	return !r.full() || r.dir*runlog.Compare(e, r.worst()) < 0
 }
 
-// offer keeps e if it beats the worst kept, and returns the file and
-// segment of the entry that is let go (e or the worst), if any.
-func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) (dropFile int, dropLine int64, dropped bool) {
+// offer keeps e if it beats the worst kept, and returns the file, segment
+// and time (Unix ns) of the entry that is let go (e or the worst), if any.
+func (r *ranked) offer(e *runlog.LogEntry, file int, line int64) (dropFile int, dropLine, dropT int64, dropped bool) {
 	r.seen++
 	if !r.beats(e) {
-		return file, line, true
+		return file, line, e.Time.UnixNano(), true
 	}
 	if r.full() {
 		i := r.h[0]
 		old := r.es[i]
 		r.es[i] = rankedEntry{*e, file, line}
 		heap.Fix(r, 0)
-		return old.file, old.line, true
+		return old.file, old.line, old.e.Time.UnixNano(), true
 	}
 	r.es = append(r.es, rankedEntry{*e, file, line})
 	heap.Push(r, len(r.es)-1)
-	return 0, 0, false
+	return 0, 0, 0, false
 }
 
 // drain empties r into a page's entries, best first, calling each for
@@ -305,9 +307,15 @@ func sorted(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runl
 // cursor says the previous page left it), and left as soon as the rest,
 // all older, cannot make the page. A page costs about a page of
 // decoding, wherever it is in the step. The cursor keeps, for each file,
-// the bound below which its segments are still to be read (Back). A file
-// whose segments cannot be told from their delimiters (a damaged frame)
-// is read whole, as sorted does.
+// the bound below which its segments are still to be read (Back), and an
+// upper bound of the time of what is left there (Up: the first entry of
+// the segment it was left at, or an entry let go from the page). Files are
+// read newest bound first, and once the page is full a file whose bound
+// is older than the page's oldest entry is not opened: a page of a
+// 100-step run whose steps follow each other reads the step or two it
+// returns, not a segment of every step. A file whose segments cannot be
+// told from their delimiters (a damaged frame) is read whole, as sorted
+// does.
 func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (runlog.Page, error) {
 	limit := q.EffectiveLimit()
 	o := &opener{src: src}
@@ -317,14 +325,40 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 		ends    []runlog.End
 		damaged []runlog.Damage
 		bound   = make([]int64, len(src.files)) // segments below it still to read
+		up      = make([]int64, len(src.files)) // what is left below bound is at or before it
 		keep    = func(e *runlog.LogEntry) bool { return cur.Key == nil || cur.Key.Compare(e) < 0 }
 	)
-	drop := func(f int, line int64) { bound[f] = max(bound[f], line+1) }
-	for i, rel := range src.files {
+	drop := func(f int, line, t int64) {
+		bound[f] = max(bound[f], line+1)
+		up[f] = max(up[f], t)
+	}
+	// upOf is file i's upper bound from the cursor: none (math.MaxInt64)
+	// for a file read from its end, or one the cursor does not bound.
+	upOf := func(i int) int64 {
+		rel := src.files[i]
+		if end, partial := cur.Back[rel]; partial && end > 0 {
+			if u, ok := cur.Up[rel]; ok {
+				return u
+			}
+		}
+		return math.MaxInt64
+	}
+	order := make([]int, len(src.files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(upOf(b), upOf(a)) })
+	for _, i := range order {
 		if ctx.Err() != nil {
 			return runlog.Page{}, ctx.Err()
 		}
+		rel := src.files[i]
 		end, partial := cur.Back[rel]
+		if u := upOf(i); u < math.MaxInt64 && best.full() && u < best.worst().Time.UnixNano() {
+			// All it has left is older than the page: for a later one.
+			bound[i], up[i] = end, u
+			continue
+		}
 		s := newStream(src, rel, [2]int64{}, q, nil)
 		segs, ok := s.segments(o)
 		switch {
@@ -333,8 +367,8 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 		case !ok:
 			for s.fill(o); s.head() != nil; s.advance(o) {
 				if e := s.head(); keep(e) {
-					if f, l, d := best.offer(e, i, s.lineOff); d {
-						drop(f, l)
+					if f, l, t, d := best.offer(e, i, s.lineOff); d {
+						drop(f, l, t)
 					}
 				}
 			}
@@ -356,14 +390,15 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 						first = &c
 					}
 					if keep(e) {
-						if f, l, d := best.offer(e, i, segs[j]); d {
-							drop(f, l)
+						if f, l, t, d := best.offer(e, i, segs[j]); d {
+							drop(f, l, t)
 						}
 					}
 				}
 				if first != nil && best.full() && runlog.Compare(first, best.worst()) <= 0 {
 					// Everything before is older than the page's oldest.
 					bound[i] = max(bound[i], segs[j])
+					up[i] = max(up[i], first.Time.UnixNano())
 					break
 				}
 			}
@@ -379,6 +414,10 @@ func backward(ctx context.Context, src *source, q *runlog.Query, cur cursor) (ru
 		next.Back[rel] = bound[i]
 		if bound[i] > 0 {
 			p.More = true
+			if next.Up == nil {
+				next.Up = make(map[string]int64)
+			}
+			next.Up[rel] = up[i]
 		}
 	}
 	if n := len(p.Entries); n > 0 {
