@@ -19,9 +19,12 @@
 // file is already in that order (the writer guarantees it), so a page is a
 // k-way merge of the files, reading each from where the previous page left
 // it: the cursor holds, for every file of the run, the position of the
-// first record not yet returned. Records appended later, to old files or
-// new ones, are all returned by the next fetch with that cursor, which is
-// what a live tail needs; no entry is returned twice. Foreign files
+// first record not yet returned, and a lower bound of its time: a file is
+// read only once the merge gets to that time, so a page of a run whose
+// steps follow each other reads the steps it returns, not one segment of
+// each. Records appended later, to old files or new ones, are all returned
+// by the next fetch with that cursor, which is what a live tail needs; no
+// entry is returned twice. Foreign files
 // (LogsURI) and backward fetches are read as streams that keep only the
 // page's best entries (memory bounded by the limit, not the files); their
 // cursor is the sort key of the last entry, plus, forward, where each
