@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -44,10 +45,24 @@ type FileExporter struct {
 	torn   bool  // the file does not end with a newline
 	closed bool
 	plain  bool // the file holds plain lines: it goes on so
-	enc    jsonEncoder
-	buf    []byte
-	frame  []byte
 }
+
+// exportBuffers are what one Export encodes and compresses into. They
+// are pooled across exporters, not kept by each: a store with 1,000
+// activations has 1,000 exporters, mostly idle, and a batch's JSON and
+// frame are a few hundred KiB.
+type exportBuffers struct {
+	enc        jsonEncoder
+	buf, frame []byte
+}
+
+var exportPool = sync.Pool{New: func() any { return new(exportBuffers) }}
+
+// exportSlots bounds the exports encoding at once, process-wide: encoding
+// is CPU work, so more at a time than there are CPUs gains nothing, while
+// each one holds a batch's buffers (1,000 activations flushing together
+// held 60 MiB of them).
+var exportSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 
 // maxLine is layout.MaxLine; tests lower it.
 var maxLine = layout.MaxLine
@@ -65,7 +80,7 @@ func NewFileExporter(path string, syncEach bool) *FileExporter {
 func (e *FileExporter) Path() string { return e.path }
 
 // Export appends records as one line.
-func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error {
+func (e *FileExporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -88,17 +103,28 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 		}
 		e.f = f
 	}
-	e.buf = e.buf[:0]
-	if e.torn && e.plain {
-		e.buf = append(e.buf, '\n')
+	select {
+	case exportSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	e.buf = e.encode(e.buf, records)
-	out := e.buf
+	bufs := exportPool.Get().(*exportBuffers)
+	release := func() {
+		exportPool.Put(bufs)
+		<-exportSlots
+	}
+	bufs.buf = bufs.buf[:0]
+	if e.torn && e.plain {
+		bufs.buf = append(bufs.buf, '\n')
+	}
+	bufs.buf = e.encode(&bufs.enc, bufs.buf, records)
+	out := bufs.buf
 	if !e.plain {
-		out = e.compress(e.frame[:0], e.buf)
-		e.frame = out
+		out = e.compress(bufs.frame[:0], bufs.buf)
+		bufs.frame = out
 	}
 	n, err := e.f.Write(out)
+	release()
 	if err != nil {
 		return fmt.Errorf("runlog: write %s: %w%s", e.path, err, e.cutShort(n))
 	}
@@ -115,12 +141,12 @@ func (e *FileExporter) Export(_ context.Context, records []sdklog.Record) error 
 // (jsonEncoder), which the spool and set-aside files still are: one
 // reader, one fast path for all. A line that comes out too long is taken
 // back and its records written as two halves.
-func (e *FileExporter) encode(b []byte, records []sdklog.Record) []byte {
+func (e *FileExporter) encode(enc *jsonEncoder, b []byte, records []sdklog.Record) []byte {
 	start := len(b)
-	b = append(e.enc.appendLogs(b, records), '\n')
+	b = append(enc.appendLogs(b, records), '\n')
 	if len(b)-start > maxLine && len(records) > 1 {
 		half := len(records) / 2
-		return e.encode(e.encode(b[:start], records[:half]), records[half:])
+		return e.encode(enc, e.encode(enc, b[:start], records[:half]), records[half:])
 	}
 	return b
 }
