@@ -6,7 +6,7 @@
 #   bench/run.sh                # make bench: ONE table of every figure of issue 17 (bench/summary),
 #                               # median of COUNT (default 5) runs; QUICK=1 for small sizes and one run
 #                               # (about 3 minutes); SIZES for the large-run figures (default
-#                               # "1000000 10000000": about an hour on 2 cores, 11 minutes with SKIP=10M); NO_SERVERS=1 skips
+#                               # "1000000 10000000": the better part of an hour on 2 cores, mostly writing 10M lines through the collector; SKIP=10M leaves those out); NO_SERVERS=1 skips
 #                               # the VictoriaLogs figures; ONLY=TEXT (SKIP=TEXT) runs only (skips) the
 #                               # sources whose name has TEXT, such as SKIP=10M
 #   bench/run.sh emit           # the emit path alone, with its own table
