@@ -43,6 +43,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/bench/internal/figure"
 	"github.com/runlog/runlog/internal/framing"
 	"github.com/runlog/runlog/query/file"
 )
@@ -139,7 +140,7 @@ func main() {
 			s, r := measure(mk())
 			ts, rs = append(ts, s), append(rs, r)
 		}
-		return row{name: name, secs: median(ts), rss: slices.Max(rs), base: base, targetTime: targetTime, targetRSS: targetRSS}
+		return row{name: name, secs: figure.Median(ts), rss: slices.Max(rs), base: base, targetTime: targetTime, targetRSS: targetRSS}
 	}
 	cmd := func(e []string, name string, args ...string) func() *exec.Cmd {
 		return func() *exec.Cmd { c := exec.Command(name, args...); c.Env = e; return c }
@@ -166,11 +167,11 @@ func main() {
 			x := r.secs / secs[r.base]
 			ratio = fmt.Sprintf("%.2fx %s", x, r.base)
 			if r.targetTime > 0 {
-				verdict = fmt.Sprintf(" (target <= %.1fx: %s)", r.targetTime, yes(x <= r.targetTime))
+				verdict = fmt.Sprintf(" (target <= %.1fx: %s)", r.targetTime, figure.Verdict(x <= r.targetTime))
 			}
 		}
 		if r.targetRSS {
-			verdict += fmt.Sprintf(" (peak < 100 MB: %s)", yes(r.rss*1.048576 < 100))
+			verdict += fmt.Sprintf(" (peak < 100 MB: %s)", figure.Verdict(r.rss*1.048576 < 100))
 		}
 		fmt.Printf("%-28s %8.2f %12.0f %9.1f  %s%s\n", r.name, r.secs, n/r.secs, r.rss, ratio, verdict)
 	}
@@ -178,22 +179,15 @@ func main() {
 	// pdata floor, peak RSS against the 100 MB target.
 	for _, r := range rows {
 		if r.base != "" && r.targetTime > 0 {
-			fmt.Printf("row\tlocal %s: CPU s vs pdata decode\t%g\t%g\ts\tpdata\tratio<=%g\n", r.name, r.secs, secs[r.base], r.targetTime)
+			fmt.Println(figure.Row("local "+r.name+": CPU s vs pdata decode", r.secs, secs[r.base], "s", "pdata", fmt.Sprintf("ratio<=%g", r.targetTime)))
 		}
 		if r.targetRSS {
-			fmt.Printf("row\tlocal %s: peak RSS\t%g\t100\tMB\t100 MB\tvalue<100\n", r.name, r.rss*1.048576)
+			fmt.Println(figure.Row("local "+r.name+": peak RSS", r.rss*1.048576, 100, "MB", "100 MB", "value<100"))
 		}
 	}
-	fmt.Printf("row\tlocal store on disk: bytes/line of seq\t%g\t100\tB/line\t100 B\tvalue<100\n", float64(zsize)/n)
+	fmt.Println(figure.Row("local store on disk: bytes/line of seq", float64(zsize)/n, 100, "B/line", "100 B", "value<100"))
 	fmt.Printf("\nzstd read / plain read (runlog logs): %.2fx; on disk %.1f B/line (target < 100: %s)\n",
-		secs["runlog logs -o jsonl, zstd"]/secs["runlog logs -o jsonl, plain"], float64(zsize)/n, yes(float64(zsize)/n < 100))
-}
-
-func yes(b bool) string {
-	if b {
-		return "met"
-	}
-	return "NOT met"
+		secs["runlog logs -o jsonl, zstd"]/secs["runlog logs -o jsonl, plain"], float64(zsize)/n, figure.Verdict(float64(zsize)/n < 100))
 }
 
 // decompressTo writes the lines of the record file in (zstd frames) to
@@ -275,23 +269,13 @@ func readLast(root string) {
 	fmt.Println(strings.TrimSpace(p.Entries[0].Message))
 }
 
-func median(xs []float64) float64 {
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-}
-
 func measure(cmd *exec.Cmd) (secs, rssMiB float64) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	check(err)
 	defer devnull.Close()
 	cmd.Stdout, cmd.Stderr = devnull, os.Stderr
-	start := time.Now()
 	check(cmd.Run())
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	_ = start
 	// CPU time (user + system), not wall time: the machine is shared, and
 	// a reader's cost is what it computes.
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), float64(ru.Maxrss) / 1024

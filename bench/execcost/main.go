@@ -26,10 +26,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runlog/runlog/bench/internal/figure"
 )
 
 func main() {
@@ -85,15 +86,15 @@ func main() {
 	}
 	added := (execTrue.wall() - bareTrue.wall()) * 1e3
 	ratio := execSeq.wall() / bareSeq.wall()
-	fmt.Printf("\nexec -- true adds %.1f ms (target < 20 ms): %s\n", added, verdict(added < 20))
+	fmt.Printf("\nexec -- true adds %.1f ms (target < 20 ms): %s\n", added, figure.Verdict(added < 20))
 	fmt.Printf("exec -- seq 1 %s: %.1fx the wall time of seq > file (target < 2x): %s; %.0f ns and %.0f ns of CPU per line\n",
-		n, ratio, verdict(ratio < 2), (execSeq.wall()-bareSeq.wall())*1e9/float64(*lines), (execSeq.cpu()-bareSeq.cpu())*1e9/float64(*lines))
+		n, ratio, figure.Verdict(ratio < 2), (execSeq.wall()-bareSeq.wall())*1e9/float64(*lines), (execSeq.cpu()-bareSeq.cpu())*1e9/float64(*lines))
 	fmt.Println()
-	fmt.Println(row("runlog exec -- true: wall ms", execTrue.wall()*1e3, bareTrue.wall()*1e3, "ms", "true", "diff<20"))
+	fmt.Println(figure.Row("runlog exec -- true: wall ms", execTrue.wall()*1e3, bareTrue.wall()*1e3, "ms", "true", "diff<20"))
 	// CPU shows the cost where a busy machine's scheduling inflates the wall time.
-	fmt.Println(row("runlog exec -- true: CPU ms", execTrue.cpu()*1e3, bareTrue.cpu()*1e3, "ms", "true", "-"))
-	fmt.Println(row("runlog exec -- seq 1 "+short(*lines)+": wall", execSeq.wall(), bareSeq.wall(), "s", "seq > file", "ratio<2"))
-	fmt.Println(row("runlog exec -- seq 1 "+short(*lines)+": CPU", execSeq.cpu(), bareSeq.cpu(), "s", "seq > file", "-"))
+	fmt.Println(figure.Row("runlog exec -- true: CPU ms", execTrue.cpu()*1e3, bareTrue.cpu()*1e3, "ms", "true", "-"))
+	fmt.Println(figure.Row("runlog exec -- seq 1 "+figure.Short(*lines)+": wall", execSeq.wall(), bareSeq.wall(), "s", "seq > file", "ratio<2"))
+	fmt.Println(figure.Row("runlog exec -- seq 1 "+figure.Short(*lines)+": CPU", execSeq.cpu(), bareSeq.cpu(), "s", "seq > file", "-"))
 }
 
 // samples are the wall and CPU seconds of runs of one command.
@@ -103,8 +104,8 @@ func (s *samples) add(wall, cpu float64) {
 	s.walls = append(s.walls, wall)
 	s.cpus = append(s.cpus, cpu)
 }
-func (s *samples) wall() float64 { return median(s.walls) }
-func (s *samples) cpu() float64  { return median(s.cpus) }
+func (s *samples) wall() float64 { return figure.Median(s.walls) }
+func (s *samples) cpu() float64  { return figure.Median(s.cpus) }
 
 // run runs argv with stdout to the file out (truncated), and returns its
 // wall and CPU seconds.
@@ -120,37 +121,6 @@ func run(env []string, out string, argv ...string) (wall, cpu float64) {
 	}
 	wall = time.Since(start).Seconds()
 	return wall, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-}
-
-func median(xs []float64) float64 {
-	xs = slices.Sorted(slices.Values(xs))
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-}
-
-// row is a line for bench/summary: name, value, baseline, unit, what the
-// baseline is, target, tab-separated.
-func row(name string, value, baseline float64, unit, base, target string) string {
-	return strings.Join([]string{"row", name, strconv.FormatFloat(value, 'g', 6, 64), strconv.FormatFloat(baseline, 'g', 6, 64), unit, base, target}, "\t")
-}
-
-func short(n int) string {
-	if n >= 1e6 && n%1e6 == 0 {
-		return strconv.Itoa(n/1e6) + "M"
-	}
-	if n >= 1e3 && n%1e3 == 0 {
-		return strconv.Itoa(n/1e3) + "k"
-	}
-	return strconv.Itoa(n)
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
 }
 
 func fail(err error) {

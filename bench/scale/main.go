@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/bench/internal/figure"
 	_ "github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/internal/layout"
 	"github.com/runlog/runlog/query/victorialogs"
@@ -564,7 +565,7 @@ func report(results []result, sizes []int) {
 		}
 		for _, b := range results {
 			if b.op == "logs" && b.store == r.store && b.layout == r.layout && b.size == r.size {
-				rows = append(rows, row(fmt.Sprintf("%s-line run, %s, %s: runlog logs --limit %s, peak RSS", short(r.size), r.store, layoutName(r.layout, r.steps), short(2*r.lines)),
+				rows = append(rows, figure.Row(fmt.Sprintf("%s-line run, %s, %s: runlog logs --limit %s, peak RSS", figure.Short(r.size), r.store, layoutName(r.layout, r.steps), figure.Short(2*r.lines)),
 					r.rssMiB*(1<<20)/1e6, b.rssMiB*(1<<20)/1e6, "MB", "default --limit", "value<100"))
 			}
 		}
@@ -603,8 +604,8 @@ func report(results []result, sizes []int) {
 			rate = 0 // unknown
 		}
 		fmt.Printf("%-13s %-6s %-10s %6.2fx   peak %7.1f MiB (%.1f at %d): %s\n", r.store, r.layout, r.op, rate/rate0, r.rssMiB, small.rssMiB, lo,
-			verdict(r.op == "write" || r.rssMiB*(1<<20) < targetRSS))
-		name := fmt.Sprintf("%s-line run, %s, %s: %s", short(hi), r.store, layoutName(r.layout, r.steps), opName[r.op])
+			figure.Verdict(r.op == "write" || r.rssMiB*(1<<20) < targetRSS))
+		name := fmt.Sprintf("%s-line run, %s, %s: %s", figure.Short(hi), r.store, layoutName(r.layout, r.steps), opName[r.op])
 		if r.stopped || small.stopped {
 			name += fmt.Sprintf(" (stopped after %v)", budget)
 		}
@@ -612,10 +613,10 @@ func report(results []result, sizes []int) {
 			name += " (WRONG verdict: not complete)"
 		}
 		if rate > 0 {
-			rows = append(rows, row(name+", lines/s", rate, rate0, "lines/s", "at "+short(lo), "ratio>=0.8"))
+			rows = append(rows, figure.Row(name+", lines/s", rate, rate0, "lines/s", "at "+figure.Short(lo), "ratio>=0.8"))
 		}
 		if r.op != "write" {
-			rows = append(rows, row(name+", peak RSS", r.rssMiB*(1<<20)/1e6, small.rssMiB*(1<<20)/1e6, "MB", "at "+short(lo), "value<100"))
+			rows = append(rows, figure.Row(name+", peak RSS", r.rssMiB*(1<<20)/1e6, small.rssMiB*(1<<20)/1e6, "MB", "at "+figure.Short(lo), "value<100"))
 		}
 	}
 	for _, r := range results {
@@ -627,7 +628,7 @@ func report(results []result, sizes []int) {
 				}
 			}
 			if vlb > 0 {
-				rows = append(rows, row("on disk bytes/line, local vs VictoriaLogs ("+short(hi)+" lines of seq)", r.bytesPerLine, vlb, "B", "VictoriaLogs", "value<100"))
+				rows = append(rows, figure.Row("on disk bytes/line, local vs VictoriaLogs ("+figure.Short(hi)+" lines of seq)", r.bytesPerLine, vlb, "B", "VictoriaLogs", "value<100"))
 			}
 		}
 	}
@@ -642,30 +643,6 @@ func layoutName(layout string, steps int) string {
 		return "1 step"
 	}
 	return strconv.Itoa(steps) + " steps"
-}
-
-// row is a line for bench/summary: name, value, baseline, unit, what the
-// baseline is, target, tab-separated.
-func row(name string, value, baseline float64, unit, base, target string) string {
-	return strings.Join([]string{"row", name, strconv.FormatFloat(value, 'g', 6, 64), strconv.FormatFloat(baseline, 'g', 6, 64), unit, base, target}, "\t")
-}
-
-// short writes a size as 1M, 10M, 100k.
-func short(n int) string {
-	switch {
-	case n >= 1e6 && n%1e6 == 0:
-		return strconv.Itoa(n/1e6) + "M"
-	case n >= 1e3 && n%1e3 == 0:
-		return strconv.Itoa(n/1e3) + "k"
-	}
-	return strconv.Itoa(n)
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
 }
 
 func fail(err error) {

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/runlog/runlog/bench/internal/figure"
 )
 
 var (
@@ -100,7 +102,7 @@ func main() {
 	row("runlog logs -o jsonl (baseline)", cliSecs, cliRSS)
 	row("GET .../logs/download?format=jsonl", dlSecs, dlRSS)
 	row(fmt.Sprintf("GET .../logs?limit=1000 (%d pages)", pages), pgSecs, pgRSS)
-	fmt.Printf("download: %.2fx the CLI's lines/s (target >= 0.8x): %s\n", cliSecs/dlSecs, verdict(cliSecs/dlSecs >= 0.8))
+	fmt.Printf("download: %.2fx the CLI's lines/s (target >= 0.8x): %s\n", cliSecs/dlSecs, figure.Verdict(cliSecs/dlSecs >= 0.8))
 
 	// Followers of running steps.
 	srv = startServer(dir)
@@ -162,14 +164,7 @@ wait:
 	}
 	fmt.Printf("\n== %d followers of %d running steps (400 lines each, 50 lines/s) ==\n", *followers, steps)
 	fmt.Printf("events received %d (want %d), every follower got its end event: %v\n", total, *followers*401, allEnded)
-	fmt.Printf("server peak RSS %.1f MiB sampled, %.1f MiB high-water mark (target < 100 MB): %s\n", peak, hwm, verdict(hwm < 100))
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
+	fmt.Printf("server peak RSS %.1f MiB sampled, %.1f MiB high-water mark (target < 100 MB): %s\n", peak, hwm, figure.Verdict(hwm < 100))
 }
 
 type server struct {

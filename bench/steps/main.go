@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/bench/internal/figure"
 	"github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/otelstore"
 )
@@ -134,9 +135,10 @@ func main() {
 	fmt.Printf("peak live heap        %8.1f MiB  (%.2fx the bound; what the last GC found reachable)\n", mib(peakLive.Load()), float64(peakLive.Load())/float64(bound))
 	fmt.Printf("read back step by step in %.1f s: %d activations; %d steps not exactly one activation with its own %d records, complete\n", read.Seconds(), acts, bad, *lines)
 	// Rows for make bench's table (bench/summary).
-	fmt.Printf("row\t%d concurrent steps: peak live heap vs the memory bound\t%g\t%g\tMiB\tbound\t-\n", *steps, mib(peakLive.Load()), mib(uint64(bound)))
-	fmt.Printf("row\t%d concurrent steps: records held at most vs the bound\t%g\t%g\tMiB\tbound\tratio<=1\n", *steps, mib(uint64(st.MemoryPeak)), mib(uint64(bound)))
-	fmt.Printf("row\t%d concurrent steps: steps read back wrong\t%d\t0\tsteps\tnone\tvalue<1\n", *steps, bad)
+	name := fmt.Sprintf("%d concurrent steps: ", *steps)
+	fmt.Println(figure.Row(name+"peak live heap vs the memory bound", mib(peakLive.Load()), mib(uint64(bound)), "MiB", "bound", "-"))
+	fmt.Println(figure.Row(name+"records held at most vs the bound", mib(uint64(st.MemoryPeak)), mib(uint64(bound)), "MiB", "bound", "ratio<=1"))
+	fmt.Println(figure.Row(name+"steps read back wrong", float64(bad), 0, "steps", "none", "value<1"))
 	if bad > 0 {
 		os.Exit(1)
 	}

@@ -29,10 +29,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runlog/runlog/bench/internal/figure"
 )
 
 // config is what a source's command is built from.
@@ -385,25 +386,13 @@ func medians(rows []row) []summed {
 			}
 		}
 		m := summed{row: rs[0]}
-		m.value, m.baseline = median(v), median(b)
+		m.value, m.baseline = figure.Median(v), figure.Median(b)
 		if len(q) > 0 {
-			m.ratio = median(q)
+			m.ratio = figure.Median(q)
 		}
 		out = append(out, m)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	xs = slices.Sorted(slices.Values(xs))
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // num writes a value with its unit, compactly.

@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/runlog/runlog"
+	"github.com/runlog/runlog/bench/internal/figure"
 	_ "github.com/runlog/runlog/flavors"
 	"github.com/runlog/runlog/otelstore"
 	"github.com/runlog/runlog/query/victorialogs"
@@ -339,15 +340,6 @@ func (r *reader) measure(peakrss string) measure {
 	return measure{secs: secs, rssMiB: kib / 1024} // ru_maxrss is in KiB on Linux
 }
 
-func median(xs []float64) float64 {
-	xs = slices.Sorted(slices.Values(xs))
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
-}
-
 func report(readers []reader, lines, reps int) {
 	type row struct{ secs, lo, hi, rate, rss float64 }
 	rows := make([]row, len(readers))
@@ -357,8 +349,8 @@ func report(readers []reader, lines, reps int) {
 			secs = append(secs, m.secs)
 			rss = append(rss, m.rssMiB)
 		}
-		s := median(secs)
-		rows[i] = row{secs: s, lo: slices.Min(secs), hi: slices.Max(secs), rate: float64(lines) / s, rss: median(rss)}
+		s := figure.Median(secs)
+		rows[i] = row{secs: s, lo: slices.Min(secs), hi: slices.Max(secs), rate: float64(lines) / s, rss: figure.Median(rss)}
 	}
 	base := rows[0].rate
 	fmt.Printf("\n== read of one %d-line step from VictoriaLogs, median of %d interleaved runs ==\n", lines, reps)
@@ -373,8 +365,8 @@ func report(readers []reader, lines, reps int) {
 			continue
 		}
 		x := rows[i]
-		fmt.Printf("  %-22s lines/s %.2fx: %-8s  peak RSS %.1f MB: %s\n", r.name, x.rate/base, met(x.rate/base >= targetRatio),
-			x.rss*(1<<20)/1e6, met(x.rss*(1<<20) < targetRSS))
+		fmt.Printf("  %-22s lines/s %.2fx: %-8s  peak RSS %.1f MB: %s\n", r.name, x.rate/base, figure.Verdict(x.rate/base >= targetRatio),
+			x.rss*(1<<20)/1e6, figure.Verdict(x.rss*(1<<20) < targetRSS))
 	}
 	// The same figures as lines for bench/summary (tab-separated: name,
 	// value, baseline, unit, what the baseline is, target).
@@ -383,28 +375,10 @@ func report(readers []reader, lines, reps int) {
 		if !r.runlog {
 			continue
 		}
-		x, name := rows[i], fmt.Sprintf("VictoriaLogs, %s-line step: %s", shortCount(lines), r.name)
-		fmt.Printf("row\t%s, lines/s\t%g\t%g\tlines/s\tcurl\tratio>=%g\n", name, x.rate, base, targetRatio)
-		fmt.Printf("row\t%s, peak RSS\t%g\t%g\tMB\tcurl\tvalue<%g\n", name, x.rss*(1<<20)/1e6, rows[0].rss*(1<<20)/1e6, targetRSS/1e6)
+		x, name := rows[i], fmt.Sprintf("VictoriaLogs, %s-line step: %s", figure.Short(lines), r.name)
+		fmt.Println(figure.Row(name+", lines/s", x.rate, base, "lines/s", "curl", fmt.Sprintf("ratio>=%g", targetRatio)))
+		fmt.Println(figure.Row(name+", peak RSS", x.rss*(1<<20)/1e6, rows[0].rss*(1<<20)/1e6, "MB", "curl", fmt.Sprintf("value<%g", targetRSS/1e6)))
 	}
-}
-
-// shortCount writes 1000000 as 1M and 100000 as 100k.
-func shortCount(n int) string {
-	switch {
-	case n >= 1e6 && n%1e6 == 0:
-		return strconv.Itoa(n/1e6) + "M"
-	case n >= 1e3 && n%1e3 == 0:
-		return strconv.Itoa(n/1e3) + "k"
-	}
-	return strconv.Itoa(n)
-}
-
-func met(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "not met"
 }
 
 // iterateStep is the runlog.All reader: it counts every entry of run's
