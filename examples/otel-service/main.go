@@ -190,7 +190,7 @@ func request(ctx context.Context, base, run, step string) error {
 // report reads the file back, as `runlog logs --logs-uri` would, and
 // prints the account of each step.
 func report(ctx context.Context, cfg config) error {
-	f := logsURI{file.New(filepath.Dir(cfg.File)), cfg.File}
+	f := file.New(filepath.Dir(cfg.File)).OneFile(cfg.File)
 	cs, err := runlog.Check(ctx, f, runlog.Query{RunID: cfg.RunID})
 	if err != nil {
 		return err
@@ -200,15 +200,4 @@ func report(ctx context.Context, cfg config) error {
 	}
 	fmt.Printf("records in %s\n", cfg.File)
 	return nil
-}
-
-// logsURI reads one OTLP JSON file (Query.LogsURI) for every query.
-type logsURI struct {
-	r    *file.Reader
-	path string
-}
-
-func (l logsURI) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
-	q.LogsURI = l.path
-	return l.r.Fetch(ctx, q)
 }

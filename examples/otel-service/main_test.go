@@ -19,7 +19,7 @@ func TestTwoConcurrentSteps(t *testing.T) {
 	if err := run(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	f := logsURI{file.New(filepath.Dir(cfg.File)), cfg.File}
+	f := file.New(filepath.Dir(cfg.File)).OneFile(cfg.File)
 	for _, step := range steps {
 		n := 0
 		for e, err := range runlog.All(t.Context(), f, runlog.Query{RunID: cfg.RunID, StepID: step}) {

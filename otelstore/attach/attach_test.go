@@ -20,28 +20,15 @@ import (
 	"github.com/runlog/runlog/storetest"
 )
 
-// fileFetcher reads the one OTLP JSON file a service's exporter writes,
-// with query/file's LogsURI mode, which finds runs by the records'
-// attributes.
-type fileFetcher struct {
-	r    *file.Reader
-	path string
-}
-
-func (f fileFetcher) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
-	q.LogsURI = f.path
-	return f.r.Fetch(ctx, q)
-}
-
 // service builds what a service has before runlog: a LoggerProvider with
 // its own resource and exporter (a file, through a processor that does not
 // drop), and the otelslog bridge as its default logger; runs is attached
 // in front. It returns the processor and the file's fetcher.
-func service(t *testing.T) (*attach.Processor, *sdklog.LoggerProvider, fileFetcher) {
+func service(t *testing.T) (*attach.Processor, *sdklog.LoggerProvider, runlog.Fetcher) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "service.jsonl")
-	ff := fileFetcher{r: file.New(dir), path: path}
+	ff := file.New(dir).OneFile(path)
 	runs := attach.New(attach.Options{Name: "svc", Fetcher: ff})
 	lp := runs.NewLoggerProvider(
 		sdklog.WithResource(sdkresource.NewSchemaless()),

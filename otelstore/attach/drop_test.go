@@ -52,7 +52,7 @@ func TestServiceDropsAreDetected(t *testing.T) {
 	close(exp.open)
 	_ = runs.Deactivate(ctx)
 
-	f := fileFetcher{r: file.New(dir), path: path}
+	f := file.New(dir).OneFile(path)
 	var stored uint64
 	for _, err := range runlog.All(t.Context(), f, runlog.Query{RunID: "r"}) {
 		if err != nil {

@@ -35,7 +35,7 @@ func Example() {
 		return nil
 	})
 
-	f := fileFetcher{r: file.New(dir), path: path}
+	f := file.New(dir).OneFile(path)
 	p, _ := f.Fetch(context.Background(), runlog.Query{RunID: "r1", StepID: "train"})
 	for _, e := range p.Entries {
 		fmt.Println(e.StepID, e.Sequence, e.Message)

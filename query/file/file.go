@@ -116,6 +116,23 @@ func New(root string, opts ...Option) *Reader {
 	return r
 }
 
+// OneFile returns a Fetcher that reads the OTLP JSON file at path for
+// every query, as its Query.LogsURI: the file a collector's or a
+// service's own file exporter writes, where runs are found by their
+// records' attributes. path must be one r may read as a LogsURI (under
+// its root, or a WithLogsURIDirs directory).
+func (r *Reader) OneFile(path string) runlog.Fetcher { return oneFile{r, path} }
+
+type oneFile struct {
+	r    *Reader
+	path string
+}
+
+func (f oneFile) Fetch(ctx context.Context, q runlog.Query) (runlog.Page, error) {
+	q.LogsURI = f.path
+	return f.r.Fetch(ctx, q)
+}
+
 // lineCache keeps the decoded records of the lines that pages stopped in,
 // so that the next page does not decode them again: a line holds a whole
 // export batch (up to a thousand records), and paging with small pages
