@@ -77,13 +77,24 @@ const DefaultServiceName = "runlog"
 
 // New returns the resource of an activation of scope s with the given
 // activation id. Later sources win: DefaultServiceName as service.name, the
-// store's attributes (extra), the scope's attributes, then runlog's own keys.
+// store's attributes (extra), then ScopeAttributes.
 func New(s runlog.Scope, activationID string, extra map[string]string) *sdkresource.Resource {
-	attrs := make([]attribute.KeyValue, 0, len(extra)+len(s.Attributes)+7)
+	attrs := make([]attribute.KeyValue, 0, 1+len(extra)+len(s.Attributes)+5)
 	attrs = append(attrs, attribute.String(ServiceName, DefaultServiceName))
 	for k, v := range extra {
 		attrs = append(attrs, attribute.String(k, v))
 	}
+	// NewSchemaless keeps the last value of a duplicated key.
+	return sdkresource.NewSchemaless(AppendScope(attrs, s, activationID)...)
+}
+
+// AppendScope appends the attributes that say which activation a record
+// belongs to, to attrs: the scope's Attributes, then runlog's own keys
+// (run, source, attempt, activation id, step), which win over a scope
+// attribute of the same name. They are an activation's resource (New), or
+// each record's attributes when the record goes through a provider that
+// is not runlog's (otelstore/attach).
+func AppendScope(attrs []attribute.KeyValue, s runlog.Scope, activationID string) []attribute.KeyValue {
 	for k, v := range s.Attributes {
 		attrs = append(attrs, attribute.String(k, v))
 	}
@@ -96,8 +107,7 @@ func New(s runlog.Scope, activationID string, extra map[string]string) *sdkresou
 	if s.StepID != "" {
 		attrs = append(attrs, attribute.String(StepID, s.StepID))
 	}
-	// NewSchemaless keeps the last value of a duplicated key.
-	return sdkresource.NewSchemaless(attrs...)
+	return attrs
 }
 
 // Entry accumulates stored attributes into a LogEntry. Readers call Set for

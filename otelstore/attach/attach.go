@@ -230,7 +230,7 @@ func (p *Processor) Activate(ctx context.Context, sc runlog.Scope) (context.Cont
 	}
 	a := &activation{}
 	a.ID, a.Scope, a.Owner = newID(), sc, p
-	a.attrs = scopeAttrs(sc, a.ID)
+	a.attrs = resource.AppendScope(make([]attribute.KeyValue, 0, len(sc.Attributes)+5), sc, a.ID)
 	a.Handler = &handler{act: a, Handler: otelslog.NewHandler(p.opts.LoggerName,
 		otelslog.WithLoggerProvider(lp), otelslog.WithSource(true))}
 	p.mu.Lock()
@@ -238,26 +238,6 @@ func (p *Processor) Activate(ctx context.Context, sc runlog.Scope) (context.Cont
 	p.innermost.Store(a)
 	p.mu.Unlock()
 	return runlog.NewContext(ctx, &a.Activation), nil
-}
-
-// scopeAttrs returns the record attributes of an activation of sc: the
-// names of the resource otelstore builds, in the same precedence (the
-// scope's Attributes, then runlog's own keys).
-func scopeAttrs(sc runlog.Scope, id string) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, len(sc.Attributes)+5)
-	for k, v := range sc.Attributes {
-		attrs = append(attrs, attribute.String(k, v))
-	}
-	attrs = append(attrs,
-		attribute.String(resource.RunID, sc.RunID),
-		attribute.String(resource.Source, sc.SourceOrDefault()),
-		attribute.Int(resource.Attempt, sc.Attempt),
-		attribute.String(resource.ActivationID, id),
-	)
-	if sc.StepID != "" {
-		attrs = append(attrs, attribute.String(resource.StepID, sc.StepID))
-	}
-	return attrs
 }
 
 // Deactivate ends the activation carried by ctx, or the innermost one;
